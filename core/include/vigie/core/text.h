@@ -1,0 +1,23 @@
+// Small text helpers shared by the loaders and the chat: edit distance for did-you-mean hints.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vigie {
+
+// Levenshtein distance (insert, delete, substitute, each cost 1).
+std::size_t edit_distance(std::string_view a, std::string_view b);
+
+// The candidate closest to `word` when it is close enough to be a likely typo (distance at most
+// a third of the word's length, and at least 1 for short words); empty otherwise.
+std::string closest_match(std::string_view word, std::span<const std::string> candidates);
+std::string closest_match(std::string_view word, std::span<const std::string_view> candidates);
+
+// "a, b, c"
+std::string join(std::span<const std::string> items, std::string_view sep = ", ");
+std::string join(std::span<const std::string_view> items, std::string_view sep = ", ");
+
+}  // namespace vigie

@@ -1,0 +1,99 @@
+// Duration and RFC 3339 parsing and formatting (RFC 3339 through Howard Hinnant's date library,
+// since GCC 12 has no std::chrono::parse).
+#include "vigie/core/time.h"
+
+// date.h trips a false -Wmaybe-uninitialized in its seconds parser when inlined at -O2.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <date/date.h>
+#pragma GCC diagnostic pop
+
+#include <array>
+#include <limits>
+#include <sstream>
+
+namespace vigie {
+namespace {
+
+struct Unit {
+  std::string_view suffix;
+  std::int64_t ms;
+};
+// Longest suffix first so "ms" is not read as "m" followed by garbage.
+constexpr std::array<Unit, 6> kUnits{{{"ms", 1},
+                                      {"s", 1000},
+                                      {"m", 60'000},
+                                      {"h", 3'600'000},
+                                      {"d", 86'400'000},
+                                      {"w", 604'800'000}}};
+
+}  // namespace
+
+std::optional<Duration> parse_duration(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  std::int64_t total = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+    std::int64_t n = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      if (n > (std::numeric_limits<std::int64_t>::max() - 9) / 10) return std::nullopt;
+      n = n * 10 + (text[i] - '0');
+      ++i;
+    }
+    const Unit* unit = nullptr;
+    for (const auto& u : kUnits) {
+      if (text.substr(i, u.suffix.size()) == u.suffix) {
+        unit = &u;
+        break;
+      }
+    }
+    if (unit == nullptr) return std::nullopt;
+    i += unit->suffix.size();
+    if (n > (std::numeric_limits<std::int64_t>::max() - total) / unit->ms) return std::nullopt;
+    total += n * unit->ms;
+  }
+  return Duration{total};
+}
+
+std::string format_duration(Duration d) {
+  std::int64_t ms = d.count();
+  if (ms == 0) return "0s";
+  std::string out;
+  if (ms < 0) {
+    out = "-";
+    ms = -ms;
+  }
+  // Weeks are left out on purpose: "14d" reads better than "2w" in a retention setting.
+  for (const auto& u : {kUnits[4], kUnits[3], kUnits[2], kUnits[1], kUnits[0]}) {
+    if (ms >= u.ms) {
+      out += std::to_string(ms / u.ms);
+      out += u.suffix;
+      ms %= u.ms;
+    }
+  }
+  return out;
+}
+
+std::optional<TimePoint> parse_rfc3339(std::string_view text) {
+  if (text.size() < 20 || text.size() > 40) return std::nullopt;
+  std::string s(text);
+  // date::parse wants 'T' and an explicit offset; RFC 3339 also allows 't', 'z' and a space.
+  if (s[10] == 't' || s[10] == ' ') s[10] = 'T';
+  if (s.back() == 'z') s.back() = 'Z';
+  std::chrono::sys_time<std::chrono::microseconds> tp;
+  std::istringstream in(s);
+  if (s.back() == 'Z') {
+    in >> date::parse("%FT%TZ", tp);
+  } else {
+    in >> date::parse("%FT%T%Ez", tp);
+  }
+  if (in.fail()) return std::nullopt;
+  in.peek();
+  if (!in.eof()) return std::nullopt;
+  return std::chrono::floor<std::chrono::milliseconds>(tp);
+}
+
+std::string format_rfc3339(TimePoint t) { return date::format("%FT%TZ", t); }
+
+}  // namespace vigie
