@@ -1,7 +1,9 @@
 // The only translation unit that includes TOML++: converts its tree into TomlNode with positions.
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <fstream>
+#include <tuple>
 #include <sstream>
 
 #include "vigie/config/messages.h"
@@ -56,12 +58,18 @@ std::shared_ptr<const TomlNode> convert(const toml::node& n, const std::string& 
     }
     case toml::node_type::table: {
       auto out = TomlNode::make(T::table, pos);
+      std::vector<TomlEntry> entries;
       for (const auto& [key, value] : *n.as_table()) {
         SourcePos key_pos = pos_of(key.source(), file);
         // Keys created implicitly (the `a` of `[a.b]`) have no region of their own.
         if (key_pos.line == 0) key_pos = pos_of(value.source(), file);
-        out->insert(TomlEntry{std::string(key.str()), key_pos, convert(value, file)});
+        entries.push_back(TomlEntry{std::string(key.str()), key_pos, convert(value, file)});
       }
+      // TOML++ keeps keys sorted; diagnostics and [[rule]] order want the order of the file.
+      std::stable_sort(entries.begin(), entries.end(), [](const TomlEntry& a, const TomlEntry& b) {
+        return std::tie(a.key_pos.line, a.key_pos.column) < std::tie(b.key_pos.line, b.key_pos.column);
+      });
+      for (auto& e : entries) out->insert(std::move(e));
       return out;
     }
     case toml::node_type::none: break;

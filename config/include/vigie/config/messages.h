@@ -49,6 +49,7 @@ inline constexpr Message kUnknownKind{"unknown-kind", "unknown {} type '{}'"};
 inline constexpr Message kBadGlob{"bad-glob", "'rules' entry '{}' must be a relative or absolute glob"};
 inline constexpr Message kNoRuleFiles{"no-rule-files", "'rules' pattern '{}' matches no file"};
 inline constexpr Message kEmptyList{"empty-list", "'{}' must not be empty"};
+inline constexpr Message kUnknownRole{"unknown-role", "unknown role '{}'"};
 inline constexpr Message kBadRoleMember{
     "bad-role-member",
     "role '{}' member '{}' must be a Slack user id (U…/W…) or a user group handle (@name)"};

@@ -8,7 +8,7 @@
 
 namespace vigie {
 
-// Levenshtein distance (insert, delete, substitute, each cost 1).
+// Edit distance: insert, delete, substitute and swap of neighbours, each cost 1.
 std::size_t edit_distance(std::string_view a, std::string_view b);
 
 // The candidate closest to `word` when it is close enough to be a likely typo (distance at most

@@ -1,0 +1,50 @@
+// The `vigie` command line (CLI11). Each subcommand is a thin shell over a module.
+#include "vigie/app/cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include <ostream>
+
+#include "check.h"
+
+#ifndef VIGIE_VERSION
+#define VIGIE_VERSION "0.0.0"
+#endif
+
+namespace vigie::app {
+
+int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  CLI::App app{"Vigie: rules and alerting for the chat, from NewRelic, Sentry, Papertrail and "
+               "webhooks to Slack"};
+  app.name("vigie");
+  app.require_subcommand(0, 1);
+  bool version = false;
+  app.add_flag("--version", version, "Print the version and exit");
+
+  CheckOptions check;
+  auto* check_cmd = app.add_subcommand(
+      "check", "Validate vigie.toml and every rule file; exit 1 with file:line:col diagnostics");
+  check_cmd->add_option("-c,--config", check.config_path, "Path to vigie.toml")->required();
+  check_cmd->add_flag("--json", check.json, "Print every diagnostic as one JSON document");
+  check_cmd->add_flag("--werror", check.werror, "Treat warnings as errors");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    out << app.help();
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    err << "vigie: " << e.what() << "\n" << "Run 'vigie --help' for usage.\n";
+    return 2;
+  }
+
+  if (version) {
+    out << "vigie " << VIGIE_VERSION << '\n';
+    return 0;
+  }
+  if (*check_cmd) return run_check(check, out, err);
+  out << app.help();
+  return 0;
+}
+
+}  // namespace vigie::app

@@ -1,0 +1,57 @@
+// Durations and RFC 3339 times as users and upstreams write them.
+#include <catch2/catch.hpp>
+
+#include "vigie/core/time.h"
+
+using namespace vigie;
+using namespace std::chrono_literals;
+
+TEST_CASE("durations in every unit users write") {
+  CHECK(parse_duration("250ms") == 250ms);
+  CHECK(parse_duration("30s") == 30s);
+  CHECK(parse_duration("10m") == 10min);
+  CHECK(parse_duration("4h") == 4h);
+  CHECK(parse_duration("14d") == Duration{14LL * 86'400'000});
+  CHECK(parse_duration("1w") == Duration{7LL * 86'400'000});
+  CHECK(parse_duration("1h30m") == 90min);
+  CHECK(parse_duration("0s") == 0ms);
+}
+
+TEST_CASE("malformed durations are rejected, not guessed") {
+  for (const char* bad : {"", "10", "m", "14 days", "-5m", "5M", "1.5h", "10mm", "s10",
+                          "99999999999999999999s"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_duration(bad).has_value());
+  }
+}
+
+TEST_CASE("format_duration reads back to the same value") {
+  for (auto d : {Duration{0}, Duration{250}, Duration{30'000}, Duration{5'400'000},
+                 Duration{1'209'600'000}, Duration{93'784'005}}) {
+    CHECK(parse_duration(format_duration(d)) == d);
+  }
+  CHECK(format_duration(90min) == "1h30m");
+}
+
+TEST_CASE("RFC 3339 times with Z, offsets and fractions") {
+  auto t = parse_rfc3339("2026-11-22T10:00:00Z");
+  REQUIRE(t);
+  CHECK(to_unix_ms(*t) == 1'795'341'600'000);
+  CHECK(parse_rfc3339("2026-11-22T12:00:00+02:00") == t);
+  CHECK(parse_rfc3339("2026-11-22t10:00:00z") == t);
+  auto frac = parse_rfc3339("2026-11-22T10:00:00.123456Z");
+  REQUIRE(frac);
+  CHECK(to_unix_ms(*frac) == 1'795'341'600'123);
+  CHECK(format_rfc3339(*frac) == "2026-11-22T10:00:00.123Z");
+  CHECK(parse_rfc3339(format_rfc3339(*frac)) == frac);
+  // Alertmanager and amtool send the zero time for "no end".
+  CHECK(parse_rfc3339("0001-01-01T00:00:00Z").has_value());
+}
+
+TEST_CASE("malformed times are rejected") {
+  for (const char* bad : {"", "2026-11-22", "2026-11-22T10:00:00", "yesterday",
+                          "2026-13-22T10:00:00Z", "2026-11-22T10:00:00Zjunk"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_rfc3339(bad).has_value());
+  }
+}
