@@ -1,0 +1,107 @@
+// The real `vigie` binary: --version, and `vigie check` on valid, broken and unreadable configs,
+// in text and JSON, with a planted secret that must appear nowhere in the output.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "process.h"
+
+using vigie::testing::run_process;
+
+namespace {
+const std::string kBinary = VIGIE_BINARY;
+const std::string kExample = std::string(VIGIE_SOURCE_DIR) + "/examples/vigie.toml";
+const std::string kBroken = std::string(VIGIE_FIXTURES) + "/config/broken.toml";
+constexpr const char* kPlanted = "xoxb-PLANTED-SECRET-91c4e0";
+}  // namespace
+
+TEST_CASE("vigie --version prints the version and exits 0") {
+  auto r = run_process({kBinary, "--version"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.rfind("vigie ", 0) == 0);
+}
+
+TEST_CASE("vigie check exits 0 on the shipped example") {
+  auto r = run_process({kBinary, "check", "-c", kExample});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("examples/vigie.toml: ok") != std::string::npos);
+}
+
+TEST_CASE("vigie check prints every error as file:line:col and exits 1") {
+  auto r = run_process({kBinary, "check", "-c", kBroken});
+  CHECK(r.exit_code == 1);
+  for (const char* expected :
+       {"broken.toml:2:9: error: 'rules' must be an array of glob strings, not string [wrong-type]",
+        "broken.toml:6:1: error: unknown key 'lisen' in [server] [unknown-key]",
+        "broken.toml:9:13: error: 'retention' is not a duration",
+        "broken.toml:15:1: error: 'token' must not hold a secret inline",
+        "broken.toml:22:8: error: unknown collector type 'sentri' [unknown-kind]",
+        "broken.toml:36:2: error: unknown section 'alerting' [unknown-section]",
+        "note: did you mean 'listen'?", "12 errors, 0 warnings"}) {
+    INFO(expected);
+    CHECK(r.err.find(expected) != std::string::npos);
+  }
+  // The snippet and caret follow each error.
+  CHECK(r.err.find("  lisen = \"127.0.0.1:9090\"\n  ^\n") != std::string::npos);
+}
+
+TEST_CASE("vigie check --json prints the same diagnostics as one document") {
+  auto r = run_process({kBinary, "check", "-c", kBroken, "--json"});
+  CHECK(r.exit_code == 1);
+  auto doc = nlohmann::json::parse(r.out);
+  CHECK(doc["ok"] == false);
+  CHECK(doc["errors"] == 12);
+  REQUIRE(doc["diagnostics"].size() == 12);
+  const auto& first = doc["diagnostics"][0];
+  CHECK(first["line"] == 2);
+  CHECK(first["column"] == 9);
+  CHECK(first["severity"] == "error");
+  CHECK(first["code"] == "wrong-type");
+}
+
+TEST_CASE("vigie check exits 2 when the file cannot be read, and on usage errors") {
+  CHECK(run_process({kBinary, "check", "-c", "/nonexistent/vigie.toml"}).exit_code == 2);
+  CHECK(run_process({kBinary, "check"}).exit_code == 2);
+  CHECK(run_process({kBinary, "frobnicate"}).exit_code == 2);
+}
+
+TEST_CASE("a planted secret appears in no output of vigie check") {
+  const auto dir = std::filesystem::temp_directory_path() / "vigie-cli-secret-test";
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream(dir / "slack-token") << kPlanted << "\n";
+    // Broken on purpose around the secrets, so error paths run too.
+    std::ofstream(dir / "vigie.toml")
+        << "[slack]\ntoken_file = \"slack-token\"\nsigning_secret_env = \"SIGNING\"\n"
+           "default_channel = 5\n"
+           "[collectors.s]\ntype = \"sentry\"\norganization = \"acme\"\ntoken_env = \"SENTRY\"\n"
+           "tokn = \"x\"\n";
+  }
+  const std::map<std::string, std::string> env{{"SIGNING", kPlanted}, {"SENTRY", kPlanted}};
+  for (bool json : {false, true}) {
+    std::vector<std::string> argv{kBinary, "check", "-c", (dir / "vigie.toml").string()};
+    if (json) argv.push_back("--json");
+    auto r = run_process(argv, env);
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.find("PLANTED") == std::string::npos);
+    CHECK(r.err.find("PLANTED") == std::string::npos);
+  }
+  // With the mistakes fixed it passes, the secrets having been read.
+  std::ofstream(dir / "vigie.toml")
+      << "[slack]\ntoken_file = \"slack-token\"\nsigning_secret_env = \"SIGNING\"\n";
+  auto ok = run_process({kBinary, "check", "-c", (dir / "vigie.toml").string(), "--werror"}, env);
+  CHECK(ok.exit_code == 0);
+  CHECK((ok.out + ok.err).find("PLANTED") == std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("vigie check with werror turns warnings into failure") {
+  // The example names environment variables that are not set here: warnings.
+  auto r = run_process({kBinary, "check", "-c", kExample, "--werror"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("[secret-unavailable]") != std::string::npos);
+}
