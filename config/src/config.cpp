@@ -84,6 +84,11 @@ constexpr std::array<OptionSpec, 1> kActionsOptions{{
 }};
 constexpr OptionTable kActionsTable{"actions", "Remediation actions", kActionsOptions};
 
+constexpr std::array<std::string_view, 4> kLogLevels{"debug", "info", "warn", "error"};
+constexpr std::array<OptionSpec, 1> kLogOptions{
+    {{"level", OptionType::enumeration, "info", false, "Log level", kLogLevels}}};
+constexpr OptionTable kLogTable{"log", "Logging", kLogOptions};
+
 constexpr std::array<std::string_view, 11> kTopLevelKeys{
     "rules", "server", "store", "bus", "slack", "access", "actions",
     "collectors", "providers", "webhooks", "log"};
@@ -267,6 +272,7 @@ const OptionTable& bus_options() { return kBusTable; }
 const OptionTable& slack_options() { return kSlackTable; }
 const OptionTable& webhook_options() { return kWebhookTable; }
 const OptionTable& actions_options() { return kActionsTable; }
+const OptionTable& log_options() { return kLogTable; }
 
 std::optional<Config> load_config(const std::string& path, const Catalogs& catalogs,
                                   Diagnostics& diags) {
@@ -380,11 +386,6 @@ std::optional<Config> load_config(const std::string& path, const Catalogs& catal
     }
   }
   if (const TomlNode* t = section("log")) {
-    // [log] level = "debug" | "info" | "warn" | "error"
-    static constexpr std::array<std::string_view, 4> kLevels{"debug", "info", "warn", "error"};
-    static constexpr std::array<OptionSpec, 1> kLogOptions{
-        {{"level", OptionType::enumeration, "info", false, "Log level", kLevels}}};
-    static constexpr OptionTable kLogTable{"log", "Logging", kLogOptions};
     cfg.log_level = validate_options(*t, kLogTable, "[log]", diags).string("level");
   }
 

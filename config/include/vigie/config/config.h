@@ -87,5 +87,6 @@ const OptionTable& bus_options();
 const OptionTable& slack_options();
 const OptionTable& webhook_options();
 const OptionTable& actions_options();
+const OptionTable& log_options();
 
 }  // namespace vigie::config
