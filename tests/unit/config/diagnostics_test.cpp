@@ -86,3 +86,31 @@ TEST_CASE("an unreadable file is one diagnostic without position") {
   CHECK(d.items()[0].code == kFileUnreadable.code);
   CHECK(d.items()[0].message == fmt_message(kFileUnreadable, "/nonexistent/vigie.toml"));
 }
+
+TEST_CASE("offsets inside string values map to the exact line and column") {
+  Diagnostics d;
+  const std::string text =
+      "when = 'kind == \"x\" and level ~= 3'\n"        // literal string
+      "esc = \"a\\\"b c\"\n"                            // basic string with an escape
+      "multi = '''\n"
+      "kind == \"a\"\n"
+      "  and oops'''\n";
+  auto root = parse_toml(text, "m.toml", d);
+  REQUIRE(root);
+  const TomlNode* when = root->get("when");
+  // "kind == \"x\" and level ~= 3": '~' is byte 22 of the content; the quote is column 8.
+  REQUIRE(when->string().substr(22, 2) == "~=");
+  CHECK(locate_in_string(d, when->pos(), 22) == SourcePos{"m.toml", 1, 31});
+  CHECK(locate_in_string(d, when->pos(), 0) == SourcePos{"m.toml", 1, 9});
+
+  const TomlNode* esc = root->get("esc");
+  REQUIRE(esc->string() == "a\"b c");
+  CHECK(locate_in_string(d, esc->pos(), 2) == SourcePos{"m.toml", 2, 11});  // 'b', after \"
+  CHECK(locate_in_string(d, esc->pos(), 4) == SourcePos{"m.toml", 2, 13});  // 'c'
+
+  const TomlNode* multi = root->get("multi");
+  REQUIRE(multi->string() == "kind == \"a\"\n  and oops");
+  const std::size_t oops = multi->string().find("oops");
+  CHECK(locate_in_string(d, multi->pos(), oops) == SourcePos{"m.toml", 5, 7});
+  CHECK(locate_in_string(d, multi->pos(), 0) == SourcePos{"m.toml", 4, 1});
+}

@@ -82,3 +82,16 @@ std::shared_ptr<const TomlNode> parse_toml(std::string_view text, const std::str
 std::shared_ptr<const TomlNode> parse_toml_file(const std::string& path, Diagnostics& diags);
 
 }  // namespace vigie::config
+
+namespace vigie::config {
+
+// The source position of byte `offset` of a string value's *decoded* content, given the position
+// of the value (its opening quote). Reads the raw file text registered in `sources` so escapes
+// (`\"`, `\u00e9`), line-ending backslashes and multi-line strings ('''...''', """...""", whose
+// first newline TOML trims) map exactly. Falls back to `value_pos` when the text is unknown.
+// Lines and columns are 1-based; an error inside an expression or template uses this so the
+// caret lands on the exact character inside the string.
+SourcePos locate_in_string(const Diagnostics& sources, const SourcePos& value_pos,
+                           std::size_t offset);
+
+}  // namespace vigie::config
