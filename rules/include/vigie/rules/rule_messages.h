@@ -65,3 +65,28 @@ inline constexpr Message kTemplateTypo{
 inline constexpr Message kDisabledRule{"disabled-rule", "rule '{}' is disabled"};
 
 }  // namespace vigie::rules
+
+namespace vigie::rules {
+
+// Conditions (`when`, `resolve_when`, macros).
+inline constexpr Message kCondEmpty{"expr-empty", "condition is empty"};
+inline constexpr Message kCondUnexpectedEnd{"expr-syntax", "unexpected end of condition: expected {}"};
+inline constexpr Message kCondUnexpectedToken{"expr-syntax", "unexpected '{}': expected {}"};
+inline constexpr Message kCondTrailing{"expr-syntax", "unexpected '{}' after a complete condition"};
+inline constexpr Message kCondUnbalancedOpen{"expr-paren", "'(' is never closed"};
+inline constexpr Message kCondUnbalancedClose{"expr-paren", "')' has no matching '('"};
+inline constexpr Message kCondUnterminatedString{"expr-syntax", "string is never closed"};
+inline constexpr Message kCondBadEscape{"expr-syntax", "unknown escape '\\{}' in string"};
+inline constexpr Message kCondBadNumber{"expr-syntax", "'{}' is not a number or duration"};
+inline constexpr Message kCondUnknownOperator{"expr-operator", "unknown operator '{}'"};
+inline constexpr Message kCondBadPath{"expr-syntax", "invalid field path: {}"};
+inline constexpr Message kCondBareField{
+    "expr-bare-field",
+    "'{}' is neither a macro nor followed by an operator (did you mean '{} exists'?)"};
+inline constexpr Message kCondUnknownList{"expr-unknown-list", "unknown list '{}'"};
+inline constexpr Message kCondMacroCycle{"expr-macro-cycle", "macro '{}' refers to itself through {}"};
+inline constexpr Message kCondTypeMismatch{"expr-type", "operator '{}' needs {}, not {}"};
+inline constexpr Message kCondBadRegex{"expr-regex", "invalid regular expression: {}"};
+inline constexpr Message kCondInMacro{"", "in macro '{}', used here"};
+
+}  // namespace vigie::rules
