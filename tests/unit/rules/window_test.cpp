@@ -66,12 +66,14 @@ TEST_CASE("count: a forward clock jump does not fire on stale events; future tim
 TEST_CASE("count: memory stays bounded under 1 000 000 events into one window") {
   WindowTracker w(RuleWindow::count(100, 10min), T0);
   bool held = false;
+  std::size_t most = 0;
   for (int i = 0; i < 1'000'000; ++i) {
     const auto t = at(Duration{i * 10});  // one every 10 ms, spanning ~2.8 h
     held = w.observe(t, t);
-    REQUIRE(w.stored_points() <= 100);
+    most = std::max(most, w.stored_points());
   }
   CHECK(held);
+  CHECK(most <= 100);
   CHECK(w.value() == 100);
   CHECK(w.stored_points() == 100);
 }
