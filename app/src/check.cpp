@@ -12,6 +12,7 @@
 #include "vigie/config/config.h"
 #include "vigie/config/messages.h"
 #include "vigie/core/log.h"
+#include "vigie/rules/rule_set.h"
 
 namespace vigie::app {
 namespace {
@@ -49,7 +50,24 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
   if (cfg) check_secrets(*cfg, *secrets, diags);
 
   nlohmann::json files = nlohmann::json::array();
-  if (cfg) files.push_back({{"file", cfg->path}, {"ok", true}});
+  rules::RuleSetPtr rule_set;
+  std::vector<rules::FileSummary> summaries;
+  if (cfg) {
+    files.push_back({{"file", cfg->path}});
+    rules::RuleLoadContext context;
+    context.action_kinds = &catalogs.actions;
+    for (const auto& [role, _] : cfg->access.roles) context.roles.insert(role);
+    rule_set = rules::load_rule_set(cfg->rule_files, context, diags);
+    if (rule_set) summaries = rule_set->files();
+  }
+  for (const auto& s : summaries) {
+    files.push_back({{"file", s.file},
+                     {"rules", s.rules},
+                     {"actions", s.actions},
+                     {"commands", s.commands},
+                     {"macros", s.macros},
+                     {"lists", s.lists}});
+  }
 
   const bool failed =
       diags.has_errors() || (options.werror && diags.warning_count() > 0) || !cfg;
@@ -60,7 +78,14 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
     out << secrets->redact(doc.dump(2)) << '\n';
   } else {
     err << secrets->redact(diags.render_text());
-    if (cfg && !failed) out << cfg->path << ": ok\n";
+    if (cfg && !failed) {
+      out << cfg->path << ": ok\n";
+      for (const auto& f : summaries) {
+        out << f.file << ": " << f.rules << (f.rules == 1 ? " rule, " : " rules, ") << f.actions
+            << (f.actions == 1 ? " action, " : " actions, ") << f.commands
+            << (f.commands == 1 ? " command" : " commands") << ": ok\n";
+      }
+    }
     if (failed || diags.warning_count() > 0) {
       err << diags.error_count() << (diags.error_count() == 1 ? " error, " : " errors, ")
           << diags.warning_count() << (diags.warning_count() == 1 ? " warning" : " warnings")

@@ -105,3 +105,40 @@ TEST_CASE("vigie check with werror turns warnings into failure") {
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("[secret-unavailable]") != std::string::npos);
 }
+
+TEST_CASE("vigie check reports every rule-file mistake with its position, in text and JSON") {
+  const std::string config = std::string(VIGIE_FIXTURES) + "/rules/broken-config/vigie.toml";
+  auto text = run_process({kBinary, "check", "-c", config});
+  CHECK(text.exit_code == 1);
+  for (const char* expected :
+       {"broken/a.toml:4:42: error: unknown operator '~=' [expr-operator]",
+        "broken/a.toml:10:1: error: unknown key 'sevrity' in [[rule]] 'typo-key' [unknown-key]",
+        "broken/b.toml:8:8: error: duplicate rule name 'burst' [duplicate-name]",
+        "broken/c.toml:3:20: error: TOML syntax error", "13 errors, 2 warnings"}) {
+    INFO(expected << "\n" << text.err);
+    CHECK(text.err.find(expected) != std::string::npos);
+  }
+  auto json = run_process({kBinary, "check", "-c", config, "--json"});
+  CHECK(json.exit_code == 1);
+  auto doc = nlohmann::json::parse(json.out);
+  CHECK(doc["errors"] == 13);
+  CHECK(doc["warnings"] == 2);
+  bool found = false;
+  for (const auto& d : doc["diagnostics"]) {
+    if (d["code"] == "expr-operator") {
+      found = true;
+      CHECK(d["line"] == 4);
+      CHECK(d["column"] == 42);
+      CHECK(d["severity"] == "error");
+      CHECK(d["message"] == "unknown operator '~='");
+    }
+  }
+  CHECK(found);
+}
+
+TEST_CASE("vigie check prints a summary line per rule file when valid") {
+  auto r = run_process({kBinary, "check", "-c", kExample});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("rules/sentry.toml: 2 rules, 0 actions, 0 commands: ok") != std::string::npos);
+  CHECK(r.out.find("rules/actions.toml: 0 rules, 5 actions, 2 commands: ok") != std::string::npos);
+}
