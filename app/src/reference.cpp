@@ -3,6 +3,7 @@
 
 #include "vigie/app/catalogs.h"
 #include "vigie/config/config.h"
+#include "vigie/rules/rule_set.h"
 
 namespace vigie::app {
 namespace {
@@ -56,6 +57,26 @@ std::string configuration_reference_markdown() {
   kinds(out, "Provider kinds (`[providers.<name>]`, kind from `type` or the name)",
         "`[providers.<name>]`", c.providers);
   kinds(out, "Action kinds (`type` of `[[action]]` in rule files)", "`[[action]]`", c.actions);
+  return out;
+}
+
+std::string rules_reference_markdown() {
+  std::string out;
+  section(out, "`[[rule]]`", "A rule: a condition on events, an optional window, and what to do when it holds.",
+          rules::rule_options());
+  section(out, "`count = { ... }`", "Sliding count window.", rules::count_options());
+  section(out, "`spike = { ... }`", "This window's count against the previous window's.", rules::spike_options());
+  section(out, "`escalate = { ... }`", "Escalation of an unacknowledged alert.", rules::escalate_options());
+  section(out, "`inhibited_by = { ... }`", "Holds notifications back while another rule's alert fires.",
+          rules::inhibited_by_options());
+  section(out, "`[[action]]` (common keys)",
+          "A remediation. Besides these keys, an action takes the options of its `type` "
+          "(docs/configuration.md, action kinds); string options may use `{{param}}` placeholders.",
+          rules::action_common_options());
+  section(out, "`rate_limit = { ... }`", "Runs allowed per target and period.", rules::rate_limit_options());
+  section(out, "`[[command]]`", "A chat command alias running an action.", rules::command_options());
+  section(out, "`[[macro]]`", "A named, reusable condition.", rules::macro_options());
+  section(out, "`[[list]]`", "A named list of strings, for `in`.", rules::list_options());
   return out;
 }
 

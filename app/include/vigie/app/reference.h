@@ -7,6 +7,9 @@
 namespace vigie::app {
 
 std::string configuration_reference_markdown();
+// Every key of the rule file tables ([[rule]], [[action]], [[command]], [[macro]], [[list]] and
+// their sub-tables), for docs/rules.md.
+std::string rules_reference_markdown();
 
 // Replaces the text between `<!-- generated:begin -->` and `<!-- generated:end -->` in `doc`
 // with `generated`. Returns the document unchanged when the markers are missing.
