@@ -1,0 +1,173 @@
+// The store: one SQLite file (WAL, synchronous=NORMAL, busy timeout) holding events (unique id:
+// the dedup), alerts, their Slack messages, the outbox of jobs, silences, the audit log and
+// collector cursors. Numbered migrations bring any earlier file up to date. Errors are values;
+// nothing throws out of this API. sqlite3.h stays inside store/src.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+#include "vigie/bus/event.h"
+#include "vigie/core/time.h"
+
+namespace vigie::store {
+
+struct StoreError {
+  std::string message;  // "inserting events: database or disk is full"
+};
+
+template <typename T>
+using Result = tl::expected<T, StoreError>;
+
+inline constexpr int kSchemaVersion = 4;
+
+struct Alert {
+  std::int64_t id = 0;  // 0 until stored
+  std::string fingerprint;
+  std::string rule;
+  nlohmann::json labels = nlohmann::json::object();
+  std::string state = "firing";  // firing | acknowledged | resolved
+  bool silenced = false;
+  bool inhibited = false;
+  std::int64_t count = 0;
+  TimePoint first_seen{}, last_seen{};
+  std::string last_event_id;
+  std::string acked_by;
+  std::optional<TimePoint> acked_at, resolved_at;
+  std::int64_t occurrence = 1;
+  std::int64_t previous_id = 0;  // the previous occurrence of the same fingerprint, or 0
+  nlohmann::json data = nlohmann::json::object();  // engine state: escalation, notify times, ...
+  bool operator==(const Alert&) const = default;
+};
+
+struct SlackMessage {
+  std::int64_t alert_id = 0;
+  std::string channel;
+  std::string ts;
+  bool operator==(const SlackMessage&) const = default;
+};
+
+struct Job {
+  std::string id;
+  std::string kind;  // notify | action | ...
+  nlohmann::json payload = nlohmann::json::object();
+  std::string state = "pending";  // pending | dispatched | done | failed
+  std::int64_t attempts = 0;
+  std::int64_t alert_id = 0;
+  TimePoint created{}, updated{};
+  nlohmann::json result = nlohmann::json::object();
+  bool operator==(const Job&) const = default;
+};
+
+struct Silence {
+  std::string id;
+  nlohmann::json matchers = nlohmann::json::array();
+  TimePoint starts{}, ends{};
+  std::string author;
+  std::string comment;
+  bool expire_on_resolve = false;
+  TimePoint created{};
+  std::optional<TimePoint> expired;
+  bool operator==(const Silence&) const = default;
+};
+
+struct AuditEntry {
+  std::int64_t id = 0;
+  TimePoint time{};
+  std::string user;
+  std::string channel;
+  std::string action;  // command, click, approval, denial, action outcome...
+  std::int64_t alert_id = 0;
+  nlohmann::json args = nlohmann::json::object();
+  std::string result;
+  bool operator==(const AuditEntry&) const = default;
+};
+
+struct AuditQuery {
+  std::optional<TimePoint> since;
+  std::string user;  // empty: everyone
+  std::size_t limit = 1000;
+};
+
+class Store {
+ public:
+  // Opens (creating if needed) and migrates. ":memory:" for a private in-memory store.
+  static Result<std::unique_ptr<Store>> open(const std::string& path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  int schema_version() const;
+  std::string pragma(const std::string& name);  // for checks: journal_mode, synchronous
+
+  // One transaction around `fn`: committed when fn returns true, rolled back when it returns
+  // false or when a statement in it fails. Nested calls join the outer transaction.
+  Result<bool> write(const std::function<bool()>& fn);
+
+  // Events. One call is one transaction (group commit). For each event: true when newly stored,
+  // false when an event with this id was stored before (dedup, not an error).
+  Result<std::vector<bool>> insert_events(std::span<const bus::Event> events);
+  Result<std::optional<bus::Event>> find_event(const std::string& id);
+  Result<std::int64_t> event_count();
+  // Streams events with from <= time < to in stored order; `fn` returns false to stop.
+  Result<std::size_t> scan_events(TimePoint from, TimePoint to,
+                                  const std::function<bool(const bus::Event&)>& fn);
+  // Events received since `since`, newest first, optionally of one kind.
+  Result<std::vector<bus::Event>> recent_events(std::optional<std::string> kind,
+                                                std::optional<TimePoint> since, std::size_t limit);
+
+  // Alerts.
+  Result<std::int64_t> save_alert(Alert& alert);  // insert (id 0) or update; sets alert.id
+  Result<std::optional<Alert>> find_alert(std::int64_t id);
+  // The latest occurrence of a fingerprint, whatever its state.
+  Result<std::optional<Alert>> latest_alert(const std::string& fingerprint);
+  Result<std::vector<Alert>> alerts_in_state(std::optional<std::string> state);
+  Result<std::vector<Alert>> open_alerts();  // firing or acknowledged
+
+  Result<bool> set_slack_message(const SlackMessage& m);
+  Result<std::optional<SlackMessage>> slack_message(std::int64_t alert_id);
+
+  // Outbox.
+  Result<bool> add_job(const Job& job);  // a job id already present is left as it is
+  Result<std::vector<Job>> unfinished_jobs();  // pending or dispatched, oldest first
+  Result<bool> mark_job(const std::string& id, const std::string& state,
+                        const nlohmann::json& result, TimePoint now);
+  Result<std::optional<Job>> find_job(const std::string& id);
+
+  // Silences.
+  Result<bool> save_silence(const Silence& s);
+  Result<std::vector<Silence>> active_silences(TimePoint at);
+  Result<std::optional<Silence>> find_silence(const std::string& id);
+  Result<bool> expire_silence(const std::string& id, TimePoint at);
+
+  // Audit.
+  Result<std::int64_t> append_audit(const AuditEntry& e);
+  Result<std::vector<AuditEntry>> audit(const AuditQuery& q);
+
+  // Collector cursors.
+  Result<std::optional<std::string>> cursor(const std::string& collector);
+  Result<bool> set_cursor(const std::string& collector, const std::string& cursor, TimePoint now);
+
+  // Deletes events, finished jobs, resolved alerts' messages and audit rows older than
+  // now - retention. @return rows deleted.
+  Result<std::int64_t> apply_retention(TimePoint now, Duration retention);
+
+  struct Impl;
+
+ private:
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// For tests of migrations: creates a database at `path` migrated only up to `version`.
+Result<bool> create_at_version(const std::string& path, int version);
+
+}  // namespace vigie::store

@@ -1,0 +1,567 @@
+// Store: SQLite with WAL and synchronous=NORMAL (a committed transaction survives a process
+// crash; a power loss may lose the last ones — docs/store.md), cached prepared statements, one
+// transaction per batch of events.
+#include "vigie/store/store.h"
+
+#include "migrations.h"
+#include "sqlite.h"
+#include "vigie/bus/codec.h"
+
+#include <limits>
+
+namespace vigie::store {
+
+using detail::Statement;
+
+namespace {
+
+tl::unexpected<StoreError> fail(std::string_view what, const detail::Database& db) {
+  return tl::unexpected(StoreError{std::string(what) + ": " + db.error()});
+}
+
+std::string dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+nlohmann::json parse_or(const std::string& text, nlohmann::json fallback) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  return j.is_discarded() ? fallback : j;
+}
+
+std::optional<TimePoint> opt_time(const Statement& st, int col) {
+  if (st.is_null(col)) return std::nullopt;
+  return from_unix_ms(st.integer(col));
+}
+
+void bind_opt_time(Statement& st, int i, const std::optional<TimePoint>& t) {
+  if (t) st.bind(i, to_unix_ms(*t));
+  else st.bind_null(i);
+}
+
+bus::Event event_from_row(const Statement& st, int first) {
+  bus::Event e;
+  e.id = st.text(first);
+  e.source = st.text(first + 1);
+  e.kind = st.text(first + 2);
+  e.time = from_unix_ms(st.integer(first + 3));
+  e.received_at = from_unix_ms(st.integer(first + 4));
+  e.attrs = parse_or(st.text(first + 5), nlohmann::json::object());
+  return e;
+}
+
+constexpr const char* kEventColumns = "id, source, kind, time_ms, received_ms, attrs";
+constexpr const char* kAlertColumns =
+    "id, fingerprint, rule, labels, state, silenced, inhibited, count, first_seen_ms, last_seen_ms, "
+    "last_event_id, acked_by, acked_ms, resolved_ms, occurrence, previous_id, data";
+
+Alert alert_from_row(const Statement& st) {
+  Alert a;
+  a.id = st.integer(0);
+  a.fingerprint = st.text(1);
+  a.rule = st.text(2);
+  a.labels = parse_or(st.text(3), nlohmann::json::object());
+  a.state = st.text(4);
+  a.silenced = st.integer(5) != 0;
+  a.inhibited = st.integer(6) != 0;
+  a.count = st.integer(7);
+  a.first_seen = from_unix_ms(st.integer(8));
+  a.last_seen = from_unix_ms(st.integer(9));
+  a.last_event_id = st.text(10);
+  a.acked_by = st.text(11);
+  a.acked_at = opt_time(st, 12);
+  a.resolved_at = opt_time(st, 13);
+  a.occurrence = st.integer(14);
+  a.previous_id = st.integer(15);
+  a.data = parse_or(st.text(16), nlohmann::json::object());
+  return a;
+}
+
+constexpr const char* kJobColumns = "id, kind, payload, state, attempts, alert_id, created_ms, updated_ms, result";
+
+Job job_from_row(const Statement& st) {
+  Job j;
+  j.id = st.text(0);
+  j.kind = st.text(1);
+  j.payload = parse_or(st.text(2), nlohmann::json::object());
+  j.state = st.text(3);
+  j.attempts = st.integer(4);
+  j.alert_id = st.integer(5);
+  j.created = from_unix_ms(st.integer(6));
+  j.updated = from_unix_ms(st.integer(7));
+  j.result = parse_or(st.text(8), nlohmann::json::object());
+  return j;
+}
+
+constexpr const char* kSilenceColumns =
+    "id, matchers, starts_ms, ends_ms, author, comment, expire_on_resolve, created_ms, expired_ms";
+
+Silence silence_from_row(const Statement& st) {
+  Silence s;
+  s.id = st.text(0);
+  s.matchers = parse_or(st.text(1), nlohmann::json::array());
+  s.starts = from_unix_ms(st.integer(2));
+  s.ends = from_unix_ms(st.integer(3));
+  s.author = st.text(4);
+  s.comment = st.text(5);
+  s.expire_on_resolve = st.integer(6) != 0;
+  s.created = from_unix_ms(st.integer(7));
+  s.expired = opt_time(st, 8);
+  return s;
+}
+
+Result<detail::Database*> open_database(detail::Database& db, const std::string& path) {
+  sqlite3* handle = nullptr;
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  const int rc = sqlite3_open_v2(path.c_str(), &handle, flags, nullptr);
+  db.set_handle(handle);
+  if (rc != SQLITE_OK) return fail("opening the store '" + path + "'", db);
+  sqlite3_busy_timeout(handle, 5000);
+  sqlite3_extended_result_codes(handle, 1);
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
+                             "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY"}) {
+    if (auto ok = db.exec(pragma, std::string("setting ") + pragma); !ok) return tl::unexpected(ok.error());
+  }
+  return &db;
+}
+
+}  // namespace
+
+struct Store::Impl {
+  detail::Database db;
+  int depth = 0;          // nesting of write()
+  bool failed = false;    // a statement failed inside the current transaction
+};
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
+  auto impl = std::make_unique<Impl>();
+  if (auto ok = open_database(impl->db, path); !ok) return tl::unexpected(ok.error());
+  if (auto ok = detail::migrate(impl->db, kSchemaVersion); !ok) return tl::unexpected(ok.error());
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+Result<bool> create_at_version(const std::string& path, int version) {
+  detail::Database db;
+  if (auto ok = open_database(db, path); !ok) return tl::unexpected(ok.error());
+  return detail::migrate(db, version);
+}
+
+int Store::schema_version() const {
+  auto v = detail::user_version(impl_->db);
+  return v ? *v : -1;
+}
+
+std::string Store::pragma(const std::string& name) {
+  auto st = impl_->db.prepare("PRAGMA " + name, "reading a pragma");
+  if (!st || st->step() != SQLITE_ROW) return {};
+  return st->text(0);
+}
+
+Result<bool> Store::write(const std::function<bool()>& fn) {
+  auto& db = impl_->db;
+  if (impl_->depth > 0) {
+    // Joined to the outer transaction: its caller commits or rolls back.
+    ++impl_->depth;
+    const bool ok = fn();
+    --impl_->depth;
+    if (!ok) impl_->failed = true;
+    return ok;
+  }
+  if (auto ok = db.exec("BEGIN IMMEDIATE", "starting a transaction"); !ok) return tl::unexpected(ok.error());
+  impl_->depth = 1;
+  impl_->failed = false;
+  bool ok = false;
+  try {
+    ok = fn();
+  } catch (...) {
+    ok = false;
+  }
+  impl_->depth = 0;
+  if (!ok || impl_->failed) {
+    db.exec("ROLLBACK", "rolling back");
+    return false;
+  }
+  if (auto c = db.exec("COMMIT", "committing"); !c) {
+    db.exec("ROLLBACK", "rolling back");
+    return tl::unexpected(c.error());
+  }
+  return true;
+}
+
+Result<std::vector<bool>> Store::insert_events(std::span<const bus::Event> events) {
+  std::vector<bool> inserted;
+  inserted.reserve(events.size());
+  std::optional<StoreError> error;
+  auto done = write([&] {
+    auto st = impl_->db.prepare(
+        "INSERT INTO events (id, source, kind, time_ms, received_ms, attrs) VALUES (?,?,?,?,?,?) "
+        "ON CONFLICT(id) DO NOTHING",
+        "inserting events");
+    if (!st) {
+      error = st.error();
+      return false;
+    }
+    for (const auto& e : events) {
+      st->bind(1, e.id).bind(2, e.source).bind(3, e.kind).bind(4, to_unix_ms(e.time))
+          .bind(5, to_unix_ms(e.received_at)).bind(6, dump(e.attrs));
+      if (st->step() != SQLITE_DONE) {
+        error = StoreError{"inserting events: " + impl_->db.error()};
+        return false;
+      }
+      inserted.push_back(sqlite3_changes(impl_->db.handle()) > 0);
+      st->reset();
+    }
+    return true;
+  });
+  if (error) return tl::unexpected(*error);
+  if (!done) return tl::unexpected(done.error());
+  if (!*done) return tl::unexpected(StoreError{"inserting events: rolled back"});
+  return inserted;
+}
+
+Result<std::optional<bus::Event>> Store::find_event(const std::string& id) {
+  auto st = impl_->db.prepare(std::string("SELECT ") + kEventColumns + " FROM events WHERE id = ?", "finding an event");
+  if (!st) return tl::unexpected(st.error());
+  st->bind(1, id);
+  const int rc = st->step();
+  if (rc == SQLITE_ROW) return std::optional<bus::Event>(event_from_row(*st, 0));
+  if (rc == SQLITE_DONE) return std::optional<bus::Event>();
+  return fail("finding an event", impl_->db);
+}
+
+Result<std::int64_t> Store::event_count() {
+  auto st = impl_->db.prepare("SELECT count(*) FROM events", "counting events");
+  if (!st) return tl::unexpected(st.error());
+  if (st->step() != SQLITE_ROW) return fail("counting events", impl_->db);
+  return st->integer(0);
+}
+
+Result<std::size_t> Store::scan_events(TimePoint from, TimePoint to,
+                                       const std::function<bool(const bus::Event&)>& fn) {
+  auto st = impl_->db.prepare(std::string("SELECT ") + kEventColumns +
+                                  " FROM events WHERE time_ms >= ? AND time_ms < ? ORDER BY time_ms, seq",
+                              "scanning events");
+  if (!st) return tl::unexpected(st.error());
+  st->bind(1, to_unix_ms(from)).bind(2, to_unix_ms(to));
+  std::size_t n = 0;
+  for (;;) {
+    const int rc = st->step();
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return fail("scanning events", impl_->db);
+    ++n;
+    if (!fn(event_from_row(*st, 0))) break;
+  }
+  return n;
+}
+
+Result<std::vector<bus::Event>> Store::recent_events(std::optional<std::string> kind,
+                                                     std::optional<TimePoint> since, std::size_t limit) {
+  std::string sql = std::string("SELECT ") + kEventColumns + " FROM events WHERE received_ms >= ?";
+  if (kind) sql += " AND kind = ?";
+  sql += " ORDER BY received_ms DESC, seq DESC LIMIT ?";
+  auto st = impl_->db.prepare(sql, "listing events");
+  if (!st) return tl::unexpected(st.error());
+  int i = 1;
+  st->bind(i++, since ? to_unix_ms(*since) : std::numeric_limits<std::int64_t>::min());
+  if (kind) st->bind(i++, *kind);
+  st->bind(i, static_cast<std::int64_t>(limit));
+  std::vector<bus::Event> out;
+  for (;;) {
+    const int rc = st->step();
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return fail("listing events", impl_->db);
+    out.push_back(event_from_row(*st, 0));
+  }
+  return out;
+}
+
+Result<std::int64_t> Store::save_alert(Alert& a) {
+  const bool insert = a.id == 0;
+  const std::string sql =
+      insert ? "INSERT INTO alerts (fingerprint, rule, labels, state, silenced, inhibited, count, first_seen_ms, "
+               "last_seen_ms, last_event_id, acked_by, acked_ms, resolved_ms, occurrence, previous_id, data) "
+               "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+             : "UPDATE alerts SET fingerprint=?, rule=?, labels=?, state=?, silenced=?, inhibited=?, count=?, "
+               "first_seen_ms=?, last_seen_ms=?, last_event_id=?, acked_by=?, acked_ms=?, resolved_ms=?, "
+               "occurrence=?, previous_id=?, data=? WHERE id=?";
+  auto st = impl_->db.prepare(sql, "saving an alert");
+  if (!st) return tl::unexpected(st.error());
+  st->bind(1, a.fingerprint).bind(2, a.rule).bind(3, dump(a.labels)).bind(4, a.state).bind(5, a.silenced)
+      .bind(6, a.inhibited).bind(7, a.count).bind(8, to_unix_ms(a.first_seen)).bind(9, to_unix_ms(a.last_seen))
+      .bind(10, a.last_event_id).bind(11, a.acked_by);
+  bind_opt_time(*st, 12, a.acked_at);
+  bind_opt_time(*st, 13, a.resolved_at);
+  st->bind(14, a.occurrence).bind(15, a.previous_id).bind(16, dump(a.data));
+  if (!insert) st->bind(17, a.id);
+  if (st->step() != SQLITE_DONE) {
+    impl_->failed = impl_->depth > 0;
+    return fail("saving an alert", impl_->db);
+  }
+  if (insert) a.id = sqlite3_last_insert_rowid(impl_->db.handle());
+  return a.id;
+}
+
+namespace {
+Result<std::vector<Alert>> alerts_query(detail::Database& db, const std::string& where,
+                                        const std::function<void(Statement&)>& bind) {
+  auto st = db.prepare(std::string("SELECT ") + kAlertColumns + " FROM alerts " + where, "reading alerts");
+  if (!st) return tl::unexpected(st.error());
+  bind(*st);
+  std::vector<Alert> out;
+  for (;;) {
+    const int rc = st->step();
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return fail("reading alerts", db);
+    out.push_back(alert_from_row(*st));
+  }
+  return out;
+}
+}  // namespace
+
+Result<std::optional<Alert>> Store::find_alert(std::int64_t id) {
+  auto r = alerts_query(impl_->db, "WHERE id = ?", [&](Statement& st) { st.bind(1, id); });
+  if (!r) return tl::unexpected(r.error());
+  if (r->empty()) return std::optional<Alert>();
+  return std::optional<Alert>(std::move(r->front()));
+}
+
+Result<std::optional<Alert>> Store::latest_alert(const std::string& fingerprint) {
+  auto r = alerts_query(impl_->db, "WHERE fingerprint = ? ORDER BY id DESC LIMIT 1",
+                        [&](Statement& st) { st.bind(1, fingerprint); });
+  if (!r) return tl::unexpected(r.error());
+  if (r->empty()) return std::optional<Alert>();
+  return std::optional<Alert>(std::move(r->front()));
+}
+
+Result<std::vector<Alert>> Store::alerts_in_state(std::optional<std::string> state) {
+  if (!state) return alerts_query(impl_->db, "ORDER BY id", [](Statement&) {});
+  return alerts_query(impl_->db, "WHERE state = ? ORDER BY id", [&](Statement& st) { st.bind(1, *state); });
+}
+
+Result<std::vector<Alert>> Store::open_alerts() {
+  return alerts_query(impl_->db, "WHERE state IN ('firing', 'acknowledged') ORDER BY id", [](Statement&) {});
+}
+
+Result<bool> Store::set_slack_message(const SlackMessage& m) {
+  auto st = impl_->db.prepare(
+      "INSERT INTO slack_messages (alert_id, channel, ts) VALUES (?,?,?) "
+      "ON CONFLICT(alert_id) DO UPDATE SET channel = excluded.channel, ts = excluded.ts",
+      "saving a Slack message");
+  if (!st) return tl::unexpected(st.error());
+  st->bind(1, m.alert_id).bind(2, m.channel).bind(3, m.ts);
+  if (st->step() != SQLITE_DONE) return fail("saving a Slack message", impl_->db);
+  return true;
+}
+
+Result<std::optional<SlackMessage>> Store::slack_message(std::int64_t alert_id) {
+  auto st = impl_->db.prepare("SELECT alert_id, channel, ts FROM slack_messages WHERE alert_id = ?",
+                              "reading a Slack message");
+  if (!st) return tl::unexpected(st.error());
+  st->bind(1, alert_id);
+  const int rc = st->step();
+  if (rc == SQLITE_DONE) return std::optional<SlackMessage>();
+  if (rc != SQLITE_ROW) return fail("reading a Slack message", impl_->db);
+  return std::optional<SlackMessage>(SlackMessage{st->integer(0), st->text(1), st->text(2)});
+}
+
+Result<bool> Store::add_job(const Job& job) {
+  auto st = impl_->db.prepare(
+      "INSERT INTO outbox (id, kind, payload, state, attempts, alert_id, created_ms, updated_ms, result) "
+      "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO NOTHING",
+      "adding a job");
+  if (!st) return tl::unexpected(st.error());
+  st->bind(1, job.id).bind(2, job.kind).bind(3, dump(job.payload)).bind(4, job.state).bind(5, job.attempts)
+      .bind(6, job.alert_id).bind(7, to_unix_ms(job.created)).bind(8, to_unix_ms(job.updated))
+      .bind(9, dump(job.result));
+  if (st->step() != SQLITE_DONE) {
+    impl_->failed = impl_->depth > 0;
+    return fail("adding a job", impl_->db);
+  }
+  return sqlite3_changes(impl_->db.handle()) > 0;
+}
+
+Result<std::vector<Job>> Store::unfinished_jobs() {
+  auto st = impl_->db.prepare(std::string("SELECT ") + kJobColumns +
+                                  " FROM outbox WHERE state IN ('pending', 'dispatched') ORDER BY created_ms, id",
+                              "listing unfinished jobs");
+  if (!st) return tl::unexpected(st.error());
+  std::vector<Job> out;
+  for (;;) {
+    const int rc = st->step();
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return fail("listing unfinished jobs", impl_->db);
+    out.push_back(job_from_row(*st));
+  }
+  return out;
+}
+
+Result<bool> Store::mark_job(const std::string& id, const std::string& state, const nlohmann::json& result,
+                             TimePoint now) {
+  // A finished job stays finished: a late or repeated result cannot reopen it.
+  auto st = impl_->db.prepare(
+      "UPDATE outbox SET state = ?, result = ?, updated_ms = ?, "
+      "attempts = attempts + (CASE WHEN ? = 'dispatched' THEN 1 ELSE 0 END) "
+      "WHERE id = ? AND state NOT IN ('done', 'failed')",
+      "updating a job");
+  if (!st) return tl::unexpected(st.error());
+  st->bind(1, state).bind(2, dump(result)).bind(3, to_unix_ms(now)).bind(4, state).bind(5, id);
+  if (st->step() != SQLITE_DONE) return fail("updating a job", impl_->db);
+  return sqlite3_changes(impl_->db.handle()) > 0;
+}
+
+Result<std::optional<Job>> Store::find_job(const std::string& id) {
+  auto st = impl_->db.prepare(std::string("SELECT ") + kJobColumns + " FROM outbox WHERE id = ?", "finding a job");
+  if (!st) return tl::unexpected(st.error());
+  st->bind(1, id);
+  const int rc = st->step();
+  if (rc == SQLITE_DONE) return std::optional<Job>();
+  if (rc != SQLITE_ROW) return fail("finding a job", impl_->db);
+  return std::optional<Job>(job_from_row(*st));
+}
+
+Result<bool> Store::save_silence(const Silence& s) {
+  auto st = impl_->db.prepare(
+      "INSERT INTO silences (id, matchers, starts_ms, ends_ms, author, comment, expire_on_resolve, created_ms, "
+      "expired_ms) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET matchers = excluded.matchers, "
+      "starts_ms = excluded.starts_ms, ends_ms = excluded.ends_ms, author = excluded.author, "
+      "comment = excluded.comment, expire_on_resolve = excluded.expire_on_resolve, expired_ms = excluded.expired_ms",
+      "saving a silence");
+  if (!st) return tl::unexpected(st.error());
+  st->bind(1, s.id).bind(2, dump(s.matchers)).bind(3, to_unix_ms(s.starts)).bind(4, to_unix_ms(s.ends))
+      .bind(5, s.author).bind(6, s.comment).bind(7, s.expire_on_resolve).bind(8, to_unix_ms(s.created));
+  bind_opt_time(*st, 9, s.expired);
+  if (st->step() != SQLITE_DONE) return fail("saving a silence", impl_->db);
+  return true;
+}
+
+Result<std::vector<Silence>> Store::active_silences(TimePoint at) {
+  auto st = impl_->db.prepare(std::string("SELECT ") + kSilenceColumns +
+                                  " FROM silences WHERE starts_ms <= ? AND ends_ms > ? AND expired_ms IS NULL ORDER BY created_ms",
+                              "listing silences");
+  if (!st) return tl::unexpected(st.error());
+  st->bind(1, to_unix_ms(at)).bind(2, to_unix_ms(at));
+  std::vector<Silence> out;
+  for (;;) {
+    const int rc = st->step();
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return fail("listing silences", impl_->db);
+    out.push_back(silence_from_row(*st));
+  }
+  return out;
+}
+
+Result<std::optional<Silence>> Store::find_silence(const std::string& id) {
+  auto st = impl_->db.prepare(std::string("SELECT ") + kSilenceColumns + " FROM silences WHERE id = ?",
+                              "finding a silence");
+  if (!st) return tl::unexpected(st.error());
+  st->bind(1, id);
+  const int rc = st->step();
+  if (rc == SQLITE_DONE) return std::optional<Silence>();
+  if (rc != SQLITE_ROW) return fail("finding a silence", impl_->db);
+  return std::optional<Silence>(silence_from_row(*st));
+}
+
+Result<bool> Store::expire_silence(const std::string& id, TimePoint at) {
+  auto st = impl_->db.prepare("UPDATE silences SET expired_ms = ? WHERE id = ? AND expired_ms IS NULL",
+                              "expiring a silence");
+  if (!st) return tl::unexpected(st.error());
+  st->bind(1, to_unix_ms(at)).bind(2, id);
+  if (st->step() != SQLITE_DONE) return fail("expiring a silence", impl_->db);
+  return sqlite3_changes(impl_->db.handle()) > 0;
+}
+
+Result<std::int64_t> Store::append_audit(const AuditEntry& e) {
+  auto st = impl_->db.prepare(
+      "INSERT INTO audit (time_ms, user, channel, action, alert_id, args, result) VALUES (?,?,?,?,?,?,?)",
+      "writing the audit log");
+  if (!st) return tl::unexpected(st.error());
+  st->bind(1, to_unix_ms(e.time)).bind(2, e.user).bind(3, e.channel).bind(4, e.action).bind(5, e.alert_id)
+      .bind(6, dump(e.args)).bind(7, e.result);
+  if (st->step() != SQLITE_DONE) return fail("writing the audit log", impl_->db);
+  return sqlite3_last_insert_rowid(impl_->db.handle());
+}
+
+Result<std::vector<AuditEntry>> Store::audit(const AuditQuery& q) {
+  std::string sql = "SELECT id, time_ms, user, channel, action, alert_id, args, result FROM audit WHERE time_ms >= ?";
+  if (!q.user.empty()) sql += " AND user = ?";
+  sql += " ORDER BY time_ms DESC, id DESC LIMIT ?";
+  auto st = impl_->db.prepare(sql, "reading the audit log");
+  if (!st) return tl::unexpected(st.error());
+  int i = 1;
+  st->bind(i++, q.since ? to_unix_ms(*q.since) : std::numeric_limits<std::int64_t>::min());
+  if (!q.user.empty()) st->bind(i++, q.user);
+  st->bind(i, static_cast<std::int64_t>(q.limit));
+  std::vector<AuditEntry> out;
+  for (;;) {
+    const int rc = st->step();
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return fail("reading the audit log", impl_->db);
+    AuditEntry e;
+    e.id = st->integer(0);
+    e.time = from_unix_ms(st->integer(1));
+    e.user = st->text(2);
+    e.channel = st->text(3);
+    e.action = st->text(4);
+    e.alert_id = st->integer(5);
+    e.args = parse_or(st->text(6), nlohmann::json::object());
+    e.result = st->text(7);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Result<std::optional<std::string>> Store::cursor(const std::string& collector) {
+  auto st = impl_->db.prepare("SELECT cursor FROM collector_cursors WHERE name = ?", "reading a cursor");
+  if (!st) return tl::unexpected(st.error());
+  st->bind(1, collector);
+  const int rc = st->step();
+  if (rc == SQLITE_DONE) return std::optional<std::string>();
+  if (rc != SQLITE_ROW) return fail("reading a cursor", impl_->db);
+  return std::optional<std::string>(st->text(0));
+}
+
+Result<bool> Store::set_cursor(const std::string& collector, const std::string& cursor, TimePoint now) {
+  auto st = impl_->db.prepare(
+      "INSERT INTO collector_cursors (name, cursor, updated_ms) VALUES (?,?,?) "
+      "ON CONFLICT(name) DO UPDATE SET cursor = excluded.cursor, updated_ms = excluded.updated_ms",
+      "saving a cursor");
+  if (!st) return tl::unexpected(st.error());
+  st->bind(1, collector).bind(2, cursor).bind(3, to_unix_ms(now));
+  if (st->step() != SQLITE_DONE) return fail("saving a cursor", impl_->db);
+  return true;
+}
+
+Result<std::int64_t> Store::apply_retention(TimePoint now, Duration retention) {
+  const std::int64_t cutoff = to_unix_ms(now - retention);
+  std::int64_t deleted = 0;
+  std::optional<StoreError> error;
+  auto run = [&](const char* sql, const char* what) {
+    auto st = impl_->db.prepare(sql, what);
+    if (!st) {
+      error = st.error();
+      return false;
+    }
+    st->bind(1, cutoff);
+    if (st->step() != SQLITE_DONE) {
+      error = StoreError{std::string(what) + ": " + impl_->db.error()};
+      return false;
+    }
+    deleted += sqlite3_changes(impl_->db.handle());
+    return true;
+  };
+  auto ok = write([&] {
+    return run("DELETE FROM events WHERE received_ms < ?", "deleting old events") &&
+           run("DELETE FROM outbox WHERE state IN ('done', 'failed') AND updated_ms < ?", "deleting old jobs") &&
+           run("DELETE FROM audit WHERE time_ms < ?", "deleting old audit rows") &&
+           run("DELETE FROM slack_messages WHERE alert_id IN (SELECT id FROM alerts WHERE state = 'resolved' "
+               "AND resolved_ms < ?)", "deleting old Slack messages") &&
+           run("DELETE FROM silences WHERE ends_ms < ?", "deleting old silences");
+  });
+  if (error) return tl::unexpected(*error);
+  if (!ok) return tl::unexpected(ok.error());
+  return deleted;
+}
+
+}  // namespace vigie::store
