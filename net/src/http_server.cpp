@@ -58,14 +58,23 @@ http::response<http::string_body> to_beast(const HttpResponse& r, unsigned versi
 
 }  // namespace
 
+// What outlives the server: a handler may keep a Respond after the server is gone (an ingest ack
+// arriving late). Responding then must do nothing, and a session destroyed while the io_context
+// shuts down must not touch freed memory.
+struct ServerState {
+  std::mutex mutex;
+  bool running = true;  // guarded by mutex: posting to the io_context is allowed while true
+  std::atomic<std::size_t> connections{0};
+};
+
 struct HttpServer::Impl {
   Options options;
   HttpHandler handler;
   Logger log;
+  std::shared_ptr<ServerState> state = std::make_shared<ServerState>();
   asio::io_context ioc;
   tcp::acceptor acceptor{ioc};
   std::vector<std::thread> threads;
-  std::atomic<std::size_t> connections{0};
   std::atomic<bool> stopping{false};
   std::mutex done_mutex;
   std::condition_variable done_cv;
@@ -83,13 +92,13 @@ namespace {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, HttpServer::Impl& server)
-      : stream_(std::move(socket)), server_(server), timer_(stream_.get_executor()) {
+      : stream_(std::move(socket)), server_(server), state_(server.state), timer_(stream_.get_executor()) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string();
-    ++server_.connections;
+    ++state_->connections;
   }
-  ~Session() { --server_.connections; }
+  ~Session() { --state_->connections; }
 
   void run() {
     asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::read, shared_from_this()));
@@ -128,10 +137,17 @@ class Session : public std::enable_shared_from_this<Session> {
     HttpRequest request = to_request(req, remote_);
     stream_.expires_never();
 
-    auto self = shared_from_this();
+    // The Respond given to the handler holds the session weakly: only the pending timer below
+    // keeps it alive, so a Respond kept past the server's life owns nothing.
+    std::weak_ptr<Session> weak = shared_from_this();
+    auto state = state_;
     auto answered = std::make_shared<std::atomic<bool>>(false);
-    Respond respond = [self, answered](HttpResponse response) {
+    Respond respond = [weak, state, answered](HttpResponse response) {
       if (answered->exchange(true)) return;  // a second answer is a handler bug: ignored
+      std::lock_guard lock(state->mutex);
+      if (!state->running) return;
+      auto self = weak.lock();
+      if (!self) return;
       asio::post(self->stream_.get_executor(), [self, r = std::move(response)]() mutable {
         self->timer_.cancel();
         self->send(r, self->version_, self->keep_alive_);
@@ -139,7 +155,7 @@ class Session : public std::enable_shared_from_this<Session> {
     };
     // A handler that never answers must not hold the connection forever.
     timer_.expires_after(server_.options.handler_timeout);
-    timer_.async_wait([respond](beast::error_code wait_ec) {
+    timer_.async_wait([self = shared_from_this(), respond](beast::error_code wait_ec) {
       if (!wait_ec) respond(HttpResponse::json_error(503, "request timed out", "try again"));
     });
     try {
@@ -174,6 +190,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   HttpServer::Impl& server_;
+  std::shared_ptr<ServerState> state_;
   asio::steady_timer timer_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -190,7 +207,7 @@ void HttpServer::Impl::accept() {
     if (ec) {
       if (ec == asio::error::operation_aborted || stopping) return;
       log.warn("accept failed", {{"error", ec.message()}});
-    } else if (connections >= options.max_connections) {
+    } else if (state->connections >= options.max_connections) {
       beast::error_code ignored;
       socket.close(ignored);
       log.warn("connection refused: too many open", {{"limit", options.max_connections}});
@@ -239,7 +256,7 @@ HttpServer::~HttpServer() { stop(); }
 
 std::uint16_t HttpServer::port() const { return impl_->port; }
 
-std::size_t HttpServer::open_connections() const { return impl_->connections; }
+std::size_t HttpServer::open_connections() const { return impl_->state->connections; }
 
 void HttpServer::stop(std::chrono::milliseconds drain) {
   if (impl_->threads.empty()) return;
@@ -253,6 +270,10 @@ void HttpServer::stop(std::chrono::milliseconds drain) {
     // read timeout, or when the drain period is over.
     std::unique_lock lock(impl_->done_mutex);
     impl_->done_cv.wait_for(lock, drain, [&] { return impl_->running_threads == 0; });
+  }
+  {
+    std::lock_guard lock(impl_->state->mutex);
+    impl_->state->running = false;  // from now on a late Respond does nothing
   }
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();
