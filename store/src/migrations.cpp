@@ -94,21 +94,44 @@ Result<int> user_version(Database& db) {
   return static_cast<int>(st->integer(0));
 }
 
+StoreError too_new(int version) {
+  return StoreError{"the database has schema version " + std::to_string(version) +
+                    ", newer than this build knows (" + std::to_string(kSchemaVersion) +
+                    "): use a newer vigie, never an older one on a newer file"};
+}
+
 Result<bool> migrate(Database& db, int target) {
+  if (target < 0 || target > kSchemaVersion) {
+    return tl::unexpected(StoreError{"migrating the store: no schema version " + std::to_string(target)});
+  }
+  // Refuse a too-new file before writing anything to it.
   auto current = user_version(db);
   if (!current) return tl::unexpected(current.error());
-  if (*current > kSchemaVersion) {
-    return tl::unexpected(StoreError{"the database has schema version " + std::to_string(*current) +
-                                     ", newer than this build knows (" + std::to_string(kSchemaVersion) +
-                                     "): use a newer vigie, never an older one on a newer file"});
-  }
+  if (*current > kSchemaVersion) return tl::unexpected(too_new(*current));
   for (int v = *current + 1; v <= target; ++v) {
     const std::string what = "migrating the store to schema version " + std::to_string(v);
-    auto ok = db.exec(std::string("BEGIN IMMEDIATE;") + kMigrations[static_cast<std::size_t>(v - 1)] +
+    // BEGIN IMMEDIATE takes the write lock; the version is read again under it, so two processes
+    // opening the same old file at once apply each step once (the second one finds it done).
+    if (auto ok = db.exec("BEGIN IMMEDIATE", what); !ok) return tl::unexpected(ok.error());
+    auto now = user_version(db);
+    if (!now) {
+      db.rollback();
+      return tl::unexpected(now.error());
+    }
+    if (*now > kSchemaVersion) {
+      db.rollback();
+      return tl::unexpected(too_new(*now));
+    }
+    if (*now >= v) {
+      db.rollback();  // someone else applied it meanwhile
+      v = *now;
+      continue;
+    }
+    auto ok = db.exec(std::string(kMigrations[static_cast<std::size_t>(v - 1)]) +
                           ";PRAGMA user_version = " + std::to_string(v) + ";COMMIT;",
                       what);
     if (!ok) {
-      db.exec("ROLLBACK", "rolling back a failed migration");
+      db.rollback();
       return tl::unexpected(ok.error());
     }
   }

@@ -14,18 +14,22 @@
 
 namespace vigie::store::detail {
 
+// One use of a prepared statement. A cached statement is marked busy while a Statement holds it,
+// so a query started inside another query's row callback (same SQL text) gets its own statement
+// instead of resetting the outer one mid-iteration.
 class Statement {
  public:
-  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
-  ~Statement() {
-    if (stmt_) {
-      sqlite3_reset(stmt_);
-      sqlite3_clear_bindings(stmt_);
-    }
+  Statement(sqlite3_stmt* stmt, bool* busy) : stmt_(stmt), busy_(busy) {
+    if (busy_) *busy_ = true;
   }
+  ~Statement() { release(); }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
-  Statement(Statement&& o) noexcept : db_(o.db_), stmt_(o.stmt_) { o.stmt_ = nullptr; }
+  Statement(Statement&& o) noexcept : stmt_(o.stmt_), busy_(o.busy_) {
+    o.stmt_ = nullptr;
+    o.busy_ = nullptr;
+  }
+  Statement& operator=(Statement&&) = delete;
 
   Statement& bind(int i, std::string_view v) {
     sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
@@ -66,14 +70,30 @@ class Statement {
   }
 
  private:
-  sqlite3* db_;
+  void release() {
+    if (!stmt_) return;
+    if (busy_) {
+      // Cached: reset for the next user (also ends its read, so WAL checkpoints can proceed).
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+      *busy_ = false;
+    } else {
+      sqlite3_finalize(stmt_);  // a one-off statement for a re-entrant use
+    }
+    stmt_ = nullptr;
+  }
+
   sqlite3_stmt* stmt_;
+  bool* busy_;  // the cache entry's flag, or null for a one-off statement
 };
 
 class Database {
  public:
+  Database() = default;
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
   ~Database() {
-    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    for (auto& [sql, entry] : cache_) sqlite3_finalize(entry.stmt);
     if (db_) sqlite3_close_v2(db_);
   }
   sqlite3* handle() const { return db_; }
@@ -83,15 +103,17 @@ class Database {
 
   Result<Statement> prepare(const std::string& sql, std::string_view what) {
     auto it = cache_.find(sql);
-    if (it == cache_.end()) {
-      sqlite3_stmt* stmt = nullptr;
-      if (sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
-                             &stmt, nullptr) != SQLITE_OK) {
-        return tl::unexpected(StoreError{std::string(what) + ": " + error()});
-      }
-      it = cache_.emplace(sql, stmt).first;
+    if (it != cache_.end() && !it->second.busy) return Statement(it->second.stmt, &it->second.busy);
+    sqlite3_stmt* stmt = nullptr;
+    const bool cache = it == cache_.end();
+    if (sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), cache ? SQLITE_PREPARE_PERSISTENT : 0,
+                           &stmt, nullptr) != SQLITE_OK) {
+      sqlite3_finalize(stmt);
+      return tl::unexpected(StoreError{std::string(what) + ": " + error()});
     }
-    return Statement(db_, it->second);
+    if (!cache) return Statement(stmt, nullptr);
+    auto& entry = cache_.emplace(sql, Entry{stmt, false}).first->second;
+    return Statement(entry.stmt, &entry.busy);
   }
 
   Result<bool> exec(const std::string& sql, std::string_view what) {
@@ -104,9 +126,18 @@ class Database {
     return true;
   }
 
+  // Undoes an open transaction if there is one (after a failed COMMIT SQLite may already have).
+  void rollback() {
+    if (db_ && !sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+
  private:
+  struct Entry {
+    sqlite3_stmt* stmt;
+    bool busy;
+  };
   sqlite3* db_ = nullptr;
-  std::map<std::string, sqlite3_stmt*> cache_;
+  std::map<std::string, Entry> cache_;  // std::map: entries never move, so Statement keeps &busy
 };
 
 }  // namespace vigie::store::detail

@@ -7,6 +7,8 @@
 #include "sqlite.h"
 #include "vigie/bus/codec.h"
 
+#include <algorithm>
+#include <exception>
 #include <limits>
 
 namespace vigie::store {
@@ -109,19 +111,45 @@ Silence silence_from_row(const Statement& st) {
   return s;
 }
 
-Result<detail::Database*> open_database(detail::Database& db, const std::string& path) {
+bool known_alert_state(const std::string& s) { return s == "firing" || s == "acknowledged" || s == "resolved"; }
+bool known_job_state(const std::string& s) {
+  return s == "pending" || s == "dispatched" || s == "done" || s == "failed";
+}
+
+// Opens the file and sets the durability pragmas; every error names the file.
+Result<bool> open_database(detail::Database& db, const std::string& path, const OpenOptions& options) {
+  const std::string what = "opening the store '" + path + "'";
   sqlite3* handle = nullptr;
+  // NOMUTEX: a Store is used by one thread at a time (the engine's), so SQLite's own locking
+  // would only cost.
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   const int rc = sqlite3_open_v2(path.c_str(), &handle, flags, nullptr);
   db.set_handle(handle);
-  if (rc != SQLITE_OK) return fail("opening the store '" + path + "'", db);
-  sqlite3_busy_timeout(handle, 5000);
+  if (rc != SQLITE_OK) return fail(what, db);
+  const auto timeout = std::clamp<std::int64_t>(options.busy_timeout.count(), 0, std::numeric_limits<int>::max());
+  sqlite3_busy_timeout(handle, static_cast<int>(timeout));
   sqlite3_extended_result_codes(handle, 1);
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
-                             "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY"}) {
-    if (auto ok = db.exec(pragma, std::string("setting ") + pragma); !ok) return tl::unexpected(ok.error());
+  // A file from a newer build is refused before anything (even the journal mode) is written to it.
+  if (auto v = detail::user_version(db); !v) {
+    return tl::unexpected(StoreError{what + ": " + v.error().message});
+  } else if (*v > kSchemaVersion) {
+    return tl::unexpected(StoreError{what + ": " + detail::too_new(*v).message});
   }
-  return &db;
+  // journal_mode answers with the mode it got: a file system without shared memory support
+  // would silently stay in rollback mode, which the durability notes do not describe.
+  {
+    auto st = db.prepare("PRAGMA journal_mode=WAL", what + ": setting journal_mode=WAL");
+    if (!st) return tl::unexpected(st.error());
+    if (st->step() != SQLITE_ROW) return fail(what + ": setting journal_mode=WAL", db);
+    const std::string mode = st->text(0);
+    if (mode != "wal" && mode != "memory") {
+      return tl::unexpected(StoreError{what + ": the journal stayed in '" + mode + "' mode instead of WAL"});
+    }
+  }
+  for (const char* pragma : {"PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY"}) {
+    if (auto ok = db.exec(pragma, what + ": " + pragma); !ok) return tl::unexpected(ok.error());
+  }
+  return true;
 }
 
 }  // namespace
@@ -129,24 +157,47 @@ Result<detail::Database*> open_database(detail::Database& db, const std::string&
 struct Store::Impl {
   detail::Database db;
   int depth = 0;          // nesting of write()
-  bool failed = false;    // a statement failed inside the current transaction
+  bool failed = false;    // a Store call failed inside the current transaction
+  std::int64_t commits = 0;
+
+  // The error of a failed write, which also dooms the enclosing write() transaction: a caller
+  // that ignores the error must not commit half of its change.
+  tl::unexpected<StoreError> write_failed(std::string_view what) {
+    if (depth > 0) failed = true;
+    return fail(what, db);
+  }
+  tl::unexpected<StoreError> write_failed(StoreError error) {
+    if (depth > 0) failed = true;
+    return tl::unexpected(std::move(error));
+  }
 };
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
-Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
+Result<std::unique_ptr<Store>> Store::open(const std::string& path, const OpenOptions& options) {
   auto impl = std::make_unique<Impl>();
-  if (auto ok = open_database(impl->db, path); !ok) return tl::unexpected(ok.error());
-  if (auto ok = detail::migrate(impl->db, kSchemaVersion); !ok) return tl::unexpected(ok.error());
+  if (auto ok = open_database(impl->db, path, options); !ok) return tl::unexpected(ok.error());
+  if (auto ok = detail::migrate(impl->db, kSchemaVersion); !ok) {
+    return tl::unexpected(StoreError{"opening the store '" + path + "': " + ok.error().message});
+  }
+  sqlite3_commit_hook(
+      impl->db.handle(),
+      [](void* counter) {
+        ++*static_cast<std::int64_t*>(counter);
+        return 0;  // 0: let the commit proceed
+      },
+      &impl->commits);
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
 Result<bool> create_at_version(const std::string& path, int version) {
   detail::Database db;
-  if (auto ok = open_database(db, path); !ok) return tl::unexpected(ok.error());
+  if (auto ok = open_database(db, path, {}); !ok) return tl::unexpected(ok.error());
   return detail::migrate(db, version);
 }
+
+std::int64_t Store::commits() const { return impl_->commits; }
 
 int Store::schema_version() const {
   auto v = detail::user_version(impl_->db);
@@ -162,9 +213,17 @@ std::string Store::pragma(const std::string& name) {
 Result<bool> Store::write(const std::function<bool()>& fn) {
   auto& db = impl_->db;
   if (impl_->depth > 0) {
-    // Joined to the outer transaction: its caller commits or rolls back.
+    // Joined to the outer transaction: its caller commits or rolls back. An exception goes up
+    // to the outermost write(), which turns it into an error.
     ++impl_->depth;
-    const bool ok = fn();
+    bool ok = false;
+    try {
+      ok = fn();
+    } catch (...) {
+      --impl_->depth;
+      impl_->failed = true;
+      throw;
+    }
     --impl_->depth;
     if (!ok) impl_->failed = true;
     return ok;
@@ -173,24 +232,38 @@ Result<bool> Store::write(const std::function<bool()>& fn) {
   impl_->depth = 1;
   impl_->failed = false;
   bool ok = false;
+  std::optional<StoreError> thrown;
   try {
     ok = fn();
+  } catch (const std::exception& e) {
+    thrown = StoreError{std::string("writing a transaction: rolled back after an exception: ") + e.what()};
   } catch (...) {
-    ok = false;
+    thrown = StoreError{"writing a transaction: rolled back after an exception"};
   }
   impl_->depth = 0;
-  if (!ok || impl_->failed) {
-    db.exec("ROLLBACK", "rolling back");
+  const bool failed = impl_->failed;
+  impl_->failed = false;
+  if (thrown) {
+    db.rollback();
+    return tl::unexpected(*thrown);
+  }
+  if (!ok) {
+    db.rollback();
     return false;
   }
-  if (auto c = db.exec("COMMIT", "committing"); !c) {
-    db.exec("ROLLBACK", "rolling back");
+  if (failed) {
+    db.rollback();
+    return tl::unexpected(StoreError{"writing a transaction: rolled back because a write in it failed or was rolled back"});
+  }
+  if (auto c = db.exec("COMMIT", "committing a transaction"); !c) {
+    db.rollback();
     return tl::unexpected(c.error());
   }
   return true;
 }
 
 Result<std::vector<bool>> Store::insert_events(std::span<const bus::Event> events) {
+  if (events.empty()) return std::vector<bool>{};
   std::vector<bool> inserted;
   inserted.reserve(events.size());
   std::optional<StoreError> error;
@@ -207,7 +280,7 @@ Result<std::vector<bool>> Store::insert_events(std::span<const bus::Event> event
       st->bind(1, e.id).bind(2, e.source).bind(3, e.kind).bind(4, to_unix_ms(e.time))
           .bind(5, to_unix_ms(e.received_at)).bind(6, dump(e.attrs));
       if (st->step() != SQLITE_DONE) {
-        error = StoreError{"inserting events: " + impl_->db.error()};
+        error = StoreError{"inserting event '" + e.id + "': " + impl_->db.error()};
         return false;
       }
       inserted.push_back(sqlite3_changes(impl_->db.handle()) > 0);
@@ -256,6 +329,53 @@ Result<std::size_t> Store::scan_events(TimePoint from, TimePoint to,
   return n;
 }
 
+Result<std::size_t> Store::events_between(TimePoint from, TimePoint to,
+                                          const std::function<bool(const bus::Event&)>& fn) {
+  constexpr std::string_view what = "reading events in stored order";
+  const std::int64_t lo = to_unix_ms(from), hi = to_unix_ms(to);
+  if (hi <= lo) return std::size_t{0};
+  // Two steps so that a million-event replay streams: the time index gives the first and last
+  // stored position in the range, then the rows between them are read in rowid (= seq) order,
+  // which needs no sort. A single "WHERE time.. ORDER BY seq" would let SQLite sort the whole
+  // range in a temporary b-tree first (in memory, with temp_store=MEMORY).
+  std::int64_t first = 0, last = 0;
+  {
+    auto st = impl_->db.prepare("SELECT min(seq), max(seq) FROM events WHERE time_ms >= ? AND time_ms < ?", what);
+    if (!st) return tl::unexpected(st.error());
+    st->bind(1, lo).bind(2, hi);
+    if (st->step() != SQLITE_ROW) return fail(what, impl_->db);
+    if (st->is_null(0)) return std::size_t{0};
+    first = st->integer(0);
+    last = st->integer(1);
+  }
+  // The unary + keeps SQLite from using the time index for this scan.
+  auto st = impl_->db.prepare(std::string("SELECT ") + kEventColumns +
+                                  " FROM events WHERE seq >= ? AND seq <= ? AND +time_ms >= ? AND +time_ms < ? "
+                                  "ORDER BY seq",
+                              what);
+  if (!st) return tl::unexpected(st.error());
+  st->bind(1, first).bind(2, last).bind(3, lo).bind(4, hi);
+  std::size_t n = 0;
+  for (;;) {
+    const int rc = st->step();
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return fail(what, impl_->db);
+    ++n;
+    if (!fn(event_from_row(*st, 0))) break;
+  }
+  return n;
+}
+
+Result<std::vector<bus::Event>> Store::events_since(TimePoint since) {
+  std::vector<bus::Event> out;
+  auto n = events_between(since, TimePoint::max(), [&](const bus::Event& e) {
+    out.push_back(e);
+    return true;
+  });
+  if (!n) return tl::unexpected(n.error());
+  return out;
+}
+
 Result<std::vector<bus::Event>> Store::recent_events(std::optional<std::string> kind,
                                                      std::optional<TimePoint> since, std::size_t limit) {
   std::string sql = std::string("SELECT ") + kEventColumns + " FROM events WHERE received_ms >= ?";
@@ -278,6 +398,9 @@ Result<std::vector<bus::Event>> Store::recent_events(std::optional<std::string> 
 }
 
 Result<std::int64_t> Store::save_alert(Alert& a) {
+  if (!known_alert_state(a.state)) {
+    return impl_->write_failed(StoreError{"saving an alert: unknown state '" + a.state + "'"});
+  }
   const bool insert = a.id == 0;
   const std::string sql =
       insert ? "INSERT INTO alerts (fingerprint, rule, labels, state, silenced, inhibited, count, first_seen_ms, "
@@ -287,7 +410,7 @@ Result<std::int64_t> Store::save_alert(Alert& a) {
                "first_seen_ms=?, last_seen_ms=?, last_event_id=?, acked_by=?, acked_ms=?, resolved_ms=?, "
                "occurrence=?, previous_id=?, data=? WHERE id=?";
   auto st = impl_->db.prepare(sql, "saving an alert");
-  if (!st) return tl::unexpected(st.error());
+  if (!st) return impl_->write_failed(st.error());
   st->bind(1, a.fingerprint).bind(2, a.rule).bind(3, dump(a.labels)).bind(4, a.state).bind(5, a.silenced)
       .bind(6, a.inhibited).bind(7, a.count).bind(8, to_unix_ms(a.first_seen)).bind(9, to_unix_ms(a.last_seen))
       .bind(10, a.last_event_id).bind(11, a.acked_by);
@@ -295,11 +418,12 @@ Result<std::int64_t> Store::save_alert(Alert& a) {
   bind_opt_time(*st, 13, a.resolved_at);
   st->bind(14, a.occurrence).bind(15, a.previous_id).bind(16, dump(a.data));
   if (!insert) st->bind(17, a.id);
-  if (st->step() != SQLITE_DONE) {
-    impl_->failed = impl_->depth > 0;
-    return fail("saving an alert", impl_->db);
+  if (st->step() != SQLITE_DONE) return impl_->write_failed("saving an alert");
+  if (insert) {
+    a.id = sqlite3_last_insert_rowid(impl_->db.handle());
+  } else if (sqlite3_changes(impl_->db.handle()) == 0) {
+    return impl_->write_failed(StoreError{"saving an alert: no alert with id " + std::to_string(a.id)});
   }
-  if (insert) a.id = sqlite3_last_insert_rowid(impl_->db.handle());
   return a.id;
 }
 
@@ -349,9 +473,9 @@ Result<bool> Store::set_slack_message(const SlackMessage& m) {
       "INSERT INTO slack_messages (alert_id, channel, ts) VALUES (?,?,?) "
       "ON CONFLICT(alert_id) DO UPDATE SET channel = excluded.channel, ts = excluded.ts",
       "saving a Slack message");
-  if (!st) return tl::unexpected(st.error());
+  if (!st) return impl_->write_failed(st.error());
   st->bind(1, m.alert_id).bind(2, m.channel).bind(3, m.ts);
-  if (st->step() != SQLITE_DONE) return fail("saving a Slack message", impl_->db);
+  if (st->step() != SQLITE_DONE) return impl_->write_failed("saving a Slack message");
   return true;
 }
 
@@ -367,47 +491,59 @@ Result<std::optional<SlackMessage>> Store::slack_message(std::int64_t alert_id) 
 }
 
 Result<bool> Store::add_job(const Job& job) {
+  if (!known_job_state(job.state)) {
+    return impl_->write_failed(StoreError{"adding a job: unknown state '" + job.state + "'"});
+  }
   auto st = impl_->db.prepare(
       "INSERT INTO outbox (id, kind, payload, state, attempts, alert_id, created_ms, updated_ms, result) "
       "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO NOTHING",
       "adding a job");
-  if (!st) return tl::unexpected(st.error());
+  if (!st) return impl_->write_failed(st.error());
   st->bind(1, job.id).bind(2, job.kind).bind(3, dump(job.payload)).bind(4, job.state).bind(5, job.attempts)
       .bind(6, job.alert_id).bind(7, to_unix_ms(job.created)).bind(8, to_unix_ms(job.updated))
       .bind(9, dump(job.result));
-  if (st->step() != SQLITE_DONE) {
-    impl_->failed = impl_->depth > 0;
-    return fail("adding a job", impl_->db);
-  }
+  if (st->step() != SQLITE_DONE) return impl_->write_failed("adding a job");
   return sqlite3_changes(impl_->db.handle()) > 0;
 }
 
-Result<std::vector<Job>> Store::unfinished_jobs() {
-  auto st = impl_->db.prepare(std::string("SELECT ") + kJobColumns +
-                                  " FROM outbox WHERE state IN ('pending', 'dispatched') ORDER BY created_ms, id",
-                              "listing unfinished jobs");
+namespace {
+Result<std::vector<Job>> jobs_query(detail::Database& db, const std::string& where, std::string_view what) {
+  auto st = db.prepare(std::string("SELECT ") + kJobColumns + " FROM outbox " + where, what);
   if (!st) return tl::unexpected(st.error());
   std::vector<Job> out;
   for (;;) {
     const int rc = st->step();
     if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) return fail("listing unfinished jobs", impl_->db);
+    if (rc != SQLITE_ROW) return fail(what, db);
     out.push_back(job_from_row(*st));
   }
   return out;
 }
+}  // namespace
+
+Result<std::vector<Job>> Store::unfinished_jobs() {
+  return jobs_query(impl_->db, "WHERE state IN ('pending', 'dispatched') ORDER BY created_ms, id",
+                    "listing unfinished jobs");
+}
+
+Result<std::vector<Job>> Store::pending_jobs() {
+  return jobs_query(impl_->db, "WHERE state = 'pending' ORDER BY created_ms, id", "listing pending jobs");
+}
 
 Result<bool> Store::mark_job(const std::string& id, const std::string& state, const nlohmann::json& result,
                              TimePoint now) {
+  if (!known_job_state(state)) {
+    return impl_->write_failed(StoreError{"updating job " + id + ": unknown state '" + state + "'"});
+  }
   // A finished job stays finished: a late or repeated result cannot reopen it.
   auto st = impl_->db.prepare(
       "UPDATE outbox SET state = ?, result = ?, updated_ms = ?, "
       "attempts = attempts + (CASE WHEN ? = 'dispatched' THEN 1 ELSE 0 END) "
       "WHERE id = ? AND state NOT IN ('done', 'failed')",
       "updating a job");
-  if (!st) return tl::unexpected(st.error());
+  if (!st) return impl_->write_failed(st.error());
   st->bind(1, state).bind(2, dump(result)).bind(3, to_unix_ms(now)).bind(4, state).bind(5, id);
-  if (st->step() != SQLITE_DONE) return fail("updating a job", impl_->db);
+  if (st->step() != SQLITE_DONE) return impl_->write_failed("updating a job");
   return sqlite3_changes(impl_->db.handle()) > 0;
 }
 
@@ -428,11 +564,11 @@ Result<bool> Store::save_silence(const Silence& s) {
       "starts_ms = excluded.starts_ms, ends_ms = excluded.ends_ms, author = excluded.author, "
       "comment = excluded.comment, expire_on_resolve = excluded.expire_on_resolve, expired_ms = excluded.expired_ms",
       "saving a silence");
-  if (!st) return tl::unexpected(st.error());
+  if (!st) return impl_->write_failed(st.error());
   st->bind(1, s.id).bind(2, dump(s.matchers)).bind(3, to_unix_ms(s.starts)).bind(4, to_unix_ms(s.ends))
       .bind(5, s.author).bind(6, s.comment).bind(7, s.expire_on_resolve).bind(8, to_unix_ms(s.created));
   bind_opt_time(*st, 9, s.expired);
-  if (st->step() != SQLITE_DONE) return fail("saving a silence", impl_->db);
+  if (st->step() != SQLITE_DONE) return impl_->write_failed("saving a silence");
   return true;
 }
 
@@ -442,6 +578,20 @@ Result<std::vector<Silence>> Store::active_silences(TimePoint at) {
                               "listing silences");
   if (!st) return tl::unexpected(st.error());
   st->bind(1, to_unix_ms(at)).bind(2, to_unix_ms(at));
+  std::vector<Silence> out;
+  for (;;) {
+    const int rc = st->step();
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return fail("listing silences", impl_->db);
+    out.push_back(silence_from_row(*st));
+  }
+  return out;
+}
+
+Result<std::vector<Silence>> Store::all_silences() {
+  auto st = impl_->db.prepare(std::string("SELECT ") + kSilenceColumns + " FROM silences ORDER BY created_ms, id",
+                              "listing silences");
+  if (!st) return tl::unexpected(st.error());
   std::vector<Silence> out;
   for (;;) {
     const int rc = st->step();
@@ -466,9 +616,17 @@ Result<std::optional<Silence>> Store::find_silence(const std::string& id) {
 Result<bool> Store::expire_silence(const std::string& id, TimePoint at) {
   auto st = impl_->db.prepare("UPDATE silences SET expired_ms = ? WHERE id = ? AND expired_ms IS NULL",
                               "expiring a silence");
-  if (!st) return tl::unexpected(st.error());
+  if (!st) return impl_->write_failed(st.error());
   st->bind(1, to_unix_ms(at)).bind(2, id);
-  if (st->step() != SQLITE_DONE) return fail("expiring a silence", impl_->db);
+  if (st->step() != SQLITE_DONE) return impl_->write_failed("expiring a silence");
+  return sqlite3_changes(impl_->db.handle()) > 0;
+}
+
+Result<bool> Store::delete_silence(const std::string& id) {
+  auto st = impl_->db.prepare("DELETE FROM silences WHERE id = ?", "deleting a silence");
+  if (!st) return impl_->write_failed(st.error());
+  st->bind(1, id);
+  if (st->step() != SQLITE_DONE) return impl_->write_failed("deleting a silence");
   return sqlite3_changes(impl_->db.handle()) > 0;
 }
 
@@ -476,10 +634,10 @@ Result<std::int64_t> Store::append_audit(const AuditEntry& e) {
   auto st = impl_->db.prepare(
       "INSERT INTO audit (time_ms, user, channel, action, alert_id, args, result) VALUES (?,?,?,?,?,?,?)",
       "writing the audit log");
-  if (!st) return tl::unexpected(st.error());
+  if (!st) return impl_->write_failed(st.error());
   st->bind(1, to_unix_ms(e.time)).bind(2, e.user).bind(3, e.channel).bind(4, e.action).bind(5, e.alert_id)
       .bind(6, dump(e.args)).bind(7, e.result);
-  if (st->step() != SQLITE_DONE) return fail("writing the audit log", impl_->db);
+  if (st->step() != SQLITE_DONE) return impl_->write_failed("writing the audit log");
   return sqlite3_last_insert_rowid(impl_->db.handle());
 }
 
@@ -527,40 +685,62 @@ Result<bool> Store::set_cursor(const std::string& collector, const std::string& 
       "INSERT INTO collector_cursors (name, cursor, updated_ms) VALUES (?,?,?) "
       "ON CONFLICT(name) DO UPDATE SET cursor = excluded.cursor, updated_ms = excluded.updated_ms",
       "saving a cursor");
-  if (!st) return tl::unexpected(st.error());
+  if (!st) return impl_->write_failed(st.error());
   st->bind(1, collector).bind(2, cursor).bind(3, to_unix_ms(now));
-  if (st->step() != SQLITE_DONE) return fail("saving a cursor", impl_->db);
+  if (st->step() != SQLITE_DONE) return impl_->write_failed("saving a cursor");
   return true;
 }
 
 Result<std::int64_t> Store::apply_retention(TimePoint now, Duration retention) {
+  if (retention <= Duration{0}) {
+    return tl::unexpected(StoreError{"applying retention: the retention must be positive, not " +
+                                     format_duration(retention)});
+  }
   const std::int64_t cutoff = to_unix_ms(now - retention);
   std::int64_t deleted = 0;
   std::optional<StoreError> error;
-  auto run = [&](const char* sql, const char* what) {
+  auto run = [&](const char* sql, const char* what) -> std::optional<std::int64_t> {
     auto st = impl_->db.prepare(sql, what);
     if (!st) {
       error = st.error();
-      return false;
+      return std::nullopt;
     }
     st->bind(1, cutoff);
     if (st->step() != SQLITE_DONE) {
       error = StoreError{std::string(what) + ": " + impl_->db.error()};
-      return false;
+      return std::nullopt;
     }
-    deleted += sqlite3_changes(impl_->db.handle());
-    return true;
+    const std::int64_t n = sqlite3_changes(impl_->db.handle());
+    deleted += n;
+    return n;
   };
+  // Events can be millions of rows: deleted a batch per transaction, so an ingest commit waits
+  // for one batch (busy timeout), not for the whole purge.
+  for (;;) {
+    std::int64_t n = 0;
+    auto ok = write([&] {
+      auto r = run("DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE received_ms < ? LIMIT 10000)",
+                   "applying retention: deleting old events");
+      if (r) n = *r;
+      return r.has_value();
+    });
+    if (error) return tl::unexpected(*error);
+    if (!ok) return tl::unexpected(ok.error());
+    if (!*ok) return tl::unexpected(StoreError{"applying retention: rolled back"});
+    if (n < 10000) break;
+  }
   auto ok = write([&] {
-    return run("DELETE FROM events WHERE received_ms < ?", "deleting old events") &&
-           run("DELETE FROM outbox WHERE state IN ('done', 'failed') AND updated_ms < ?", "deleting old jobs") &&
-           run("DELETE FROM audit WHERE time_ms < ?", "deleting old audit rows") &&
+    return run("DELETE FROM outbox WHERE state IN ('done', 'failed') AND updated_ms < ?",
+               "applying retention: deleting finished jobs") &&
+           run("DELETE FROM audit WHERE time_ms < ?", "applying retention: deleting old audit rows") &&
            run("DELETE FROM slack_messages WHERE alert_id IN (SELECT id FROM alerts WHERE state = 'resolved' "
-               "AND resolved_ms < ?)", "deleting old Slack messages") &&
-           run("DELETE FROM silences WHERE ends_ms < ?", "deleting old silences");
+               "AND resolved_ms < ?)",
+               "applying retention: deleting old Slack messages") &&
+           run("DELETE FROM silences WHERE ends_ms < ?", "applying retention: deleting ended silences");
   });
   if (error) return tl::unexpected(*error);
   if (!ok) return tl::unexpected(ok.error());
+  if (!*ok) return tl::unexpected(StoreError{"applying retention: rolled back"});
   return deleted;
 }
 

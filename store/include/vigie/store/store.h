@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -22,12 +23,21 @@ namespace vigie::store {
 
 struct StoreError {
   std::string message;  // "inserting events: database or disk is full"
+  bool operator==(const StoreError&) const = default;
 };
 
 template <typename T>
 using Result = tl::expected<T, StoreError>;
 
+// The schema this build writes; PRAGMA user_version of an up-to-date file. docs/store.md lists
+// what each version added.
 inline constexpr int kSchemaVersion = 4;
+
+struct OpenOptions {
+  // How long a write waits for another connection's lock (another vigie process, `vigie events`
+  // reading) before failing with "database is locked".
+  Duration busy_timeout{5000};
+};
 
 struct Alert {
   std::int64_t id = 0;  // 0 until stored
@@ -100,16 +110,22 @@ struct AuditQuery {
 class Store {
  public:
   // Opens (creating if needed) and migrates. ":memory:" for a private in-memory store.
-  static Result<std::unique_ptr<Store>> open(const std::string& path);
+  // A file newer than kSchemaVersion is refused with an error, never downgraded.
+  static Result<std::unique_ptr<Store>> open(const std::string& path, const OpenOptions& options = {});
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
   int schema_version() const;
   std::string pragma(const std::string& name);  // for checks: journal_mode, synchronous
+  // Transactions committed through this Store since it was opened (each write() and each
+  // statement outside one counts once): for metrics, and for tests of group commit.
+  std::int64_t commits() const;
 
   // One transaction around `fn`: committed when fn returns true, rolled back when it returns
-  // false or when a statement in it fails. Nested calls join the outer transaction.
+  // false, when any Store call made inside it failed (even if fn ignored that error), or when it
+  // throws (the exception becomes an error). Nested calls join the outer transaction.
+  // @return true when committed, false when rolled back by fn, an error otherwise.
   Result<bool> write(const std::function<bool()>& fn);
 
   // Events. One call is one transaction (group commit). For each event: true when newly stored,
@@ -117,9 +133,19 @@ class Store {
   Result<std::vector<bool>> insert_events(std::span<const bus::Event> events);
   Result<std::optional<bus::Event>> find_event(const std::string& id);
   Result<std::int64_t> event_count();
-  // Streams events with from <= time < to in stored order; `fn` returns false to stop.
+  // Streams events with from <= time < to ordered by event time (ties in stored order), one row
+  // in memory at a time; `fn` returns false to stop. @return events passed to fn. The engine
+  // rebuilds its windows with this.
   Result<std::size_t> scan_events(TimePoint from, TimePoint to,
                                   const std::function<bool(const bus::Event&)>& fn);
+  // Streams events with from <= time < to in stored order (the order the engine first saw them,
+  // so a backtest replays what happened, late events included), one row in memory at a time;
+  // `fn` returns false to stop. @return events passed to fn.
+  Result<std::size_t> events_between(TimePoint from, TimePoint to,
+                                     const std::function<bool(const bus::Event&)>& fn);
+  // Events with time >= since, in stored order (loaded: for short spans; use events_between
+  // for long ones).
+  Result<std::vector<bus::Event>> events_since(TimePoint since);
   // Events received since `since`, newest first, optionally of one kind.
   Result<std::vector<bus::Event>> recent_events(std::optional<std::string> kind,
                                                 std::optional<TimePoint> since, std::size_t limit);
@@ -138,26 +164,35 @@ class Store {
   // Outbox.
   Result<bool> add_job(const Job& job);  // a job id already present is left as it is
   Result<std::vector<Job>> unfinished_jobs();  // pending or dispatched, oldest first
+  Result<std::vector<Job>> pending_jobs();     // not dispatched yet, oldest first
+  // Moves a job to `state` (dispatched | done | failed | pending). A finished (done or failed)
+  // job stays as it is: a repeated or late result changes nothing and returns false, as does an
+  // unknown id. Each move to dispatched counts an attempt. An unknown state is an error.
   Result<bool> mark_job(const std::string& id, const std::string& state,
                         const nlohmann::json& result, TimePoint now);
   Result<std::optional<Job>> find_job(const std::string& id);
 
   // Silences.
-  Result<bool> save_silence(const Silence& s);
+  Result<bool> save_silence(const Silence& s);  // insert or replace by id
+  // Silences with starts <= at < ends and not expired, oldest first.
   Result<std::vector<Silence>> active_silences(TimePoint at);
+  Result<std::vector<Silence>> all_silences();  // every stored silence, oldest first
   Result<std::optional<Silence>> find_silence(const std::string& id);
-  Result<bool> expire_silence(const std::string& id, TimePoint at);
+  Result<bool> expire_silence(const std::string& id, TimePoint at);  // false: unknown or expired
+  Result<bool> delete_silence(const std::string& id);                 // false: unknown
 
   // Audit.
-  Result<std::int64_t> append_audit(const AuditEntry& e);
-  Result<std::vector<AuditEntry>> audit(const AuditQuery& q);
+  Result<std::int64_t> append_audit(const AuditEntry& e);  // @return the entry's id
+  Result<std::vector<AuditEntry>> audit(const AuditQuery& q);  // newest first
 
   // Collector cursors.
   Result<std::optional<std::string>> cursor(const std::string& collector);
   Result<bool> set_cursor(const std::string& collector, const std::string& cursor, TimePoint now);
 
-  // Deletes events, finished jobs, resolved alerts' messages and audit rows older than
-  // now - retention. @return rows deleted.
+  // Deletes events received, jobs finished (done or failed), audit rows written, silences ended
+  // and Slack message rows of alerts resolved before now - retention. Pending and dispatched jobs
+  // and alerts are kept. Events go in batches of their own transactions so ingest is never
+  // blocked for long. A retention that is not positive is an error. @return rows deleted.
   Result<std::int64_t> apply_retention(TimePoint now, Duration retention);
 
   struct Impl;
