@@ -5,7 +5,6 @@
 
 #include "migrations.h"
 #include "sqlite.h"
-#include "vigie/bus/codec.h"
 
 #include <algorithm>
 #include <exception>
