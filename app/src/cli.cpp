@@ -6,6 +6,7 @@
 #include <ostream>
 
 #include "check.h"
+#include "test_cmd.h"
 
 #ifndef VIGIE_VERSION
 #define VIGIE_VERSION "0.0.0"
@@ -28,6 +29,12 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   check_cmd->add_flag("--json", check.json, "Print every diagnostic as one JSON document");
   check_cmd->add_flag("--werror", check.werror, "Treat warnings as errors");
 
+  TestOptions test;
+  auto* test_cmd = app.add_subcommand("test", "Run rule unit tests (timelines of events and expected alerts)");
+  test_cmd->add_option("files", test.files, "Rule test files")->required();
+  test_cmd->add_option("-c,--config", test.config_path, "vigie.toml, to check `allow` roles");
+  test_cmd->add_flag("--json", test.json, "Print the results as one JSON document");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -43,6 +50,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     return 0;
   }
   if (*check_cmd) return run_check(check, out, err);
+  if (*test_cmd) return run_tests(test, out, err);
   out << app.help();
   return 0;
 }

@@ -564,6 +564,7 @@ void Engine::process_due(Work& work, const std::string& key) {
 EngineOutput Engine::tick() {
   Work work;
   work.now = clock_.system_now();
+  last_tick_ = work.now;
   std::vector<std::string> due;
   while (!deadlines_.empty() && deadlines_.begin()->first <= work.now) {
     const std::string key = deadlines_.begin()->second;
@@ -595,21 +596,27 @@ void Engine::schedule(const std::string& fp) {
   std::optional<TimePoint> next = g->window.next_deadline();
   auto consider = [&](TimePoint t) { next = next ? std::min(*next, t) : t; };
   if (g->alert) {
+    // Exactly the conditions process_due acts on: a deadline it would not act on would come
+    // back due at once, forever.
     const store::Alert& a = *g->alert;
+    const bool can_notify = !a.silenced && !a.inhibited;
     if (rule.resolve_after && g->last_match) consider(*g->last_match + *rule.resolve_after);
     if (a.state == kFiring && rule.escalate && !a.data.value("escalated", false)) {
       consider(from_unix_ms(a.data.value("fired_ms", std::int64_t{0})) + rule.escalate->after);
     }
-    if (a.state == kFiring && rule.repeat) {
+    if (a.state == kFiring && rule.repeat && can_notify) {
       consider(from_unix_ms(a.data.value("last_notified_ms", std::int64_t{0})) + *rule.repeat);
     }
-    if (a.data.value("pending_update", false)) {
+    if (a.data.value("pending_update", false) && can_notify) {
       consider(from_unix_ms(a.data.value("last_update_ms", std::int64_t{0})) + options_.update_interval);
     }
   } else if (!next && g->last_match && rule.window.kind != RuleWindow::Kind::absent) {
     consider(*g->last_match + rule.window.history() + Duration{1});  // to forget the idle group
   }
   if (!next) return;
+  // A deadline already past is processed on the next tick; never schedule one in the past
+  // twice at the same instant (that would spin the timer).
+  if (*next <= last_tick_) next = last_tick_ + Duration{1};
   deadlines_.emplace(*next, fp);
   deadline_of_[fp] = *next;
 }

@@ -142,3 +142,26 @@ TEST_CASE("vigie check prints a summary line per rule file when valid") {
   CHECK(r.out.find("rules/sentry.toml: 2 rules, 0 actions, 0 commands: ok") != std::string::npos);
   CHECK(r.out.find("rules/actions.toml: 0 rules, 5 actions, 2 commands: ok") != std::string::npos);
 }
+
+TEST_CASE("vigie test passes on the shipped example tests") {
+  auto r = run_process({kBinary, "test", std::string(VIGIE_SOURCE_DIR) + "/examples/tests/sentry_test.toml",
+                        std::string(VIGIE_SOURCE_DIR) + "/examples/tests/newrelic_test.toml"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("8 passed, 0 failed") != std::string::npos);
+}
+
+TEST_CASE("vigie test fails with the expectation's position and what it got") {
+  const std::string file = std::string(VIGIE_FIXTURES) + "/rule-tests/failing_test.toml";
+  auto r = run_process({kBinary, "test", file});
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.find("failing_test.toml:11: FAIL \"expects an alert too early\": at 3m: expected alert "
+                   "sentry-error-burst firing {\"project\":\"shop-api\"}, not found") != std::string::npos);
+  CHECK(r.out.find("0 passed, 1 failed") != std::string::npos);
+  auto json = run_process({kBinary, "test", file, "--json"});
+  CHECK(json.exit_code == 1);
+  auto doc = nlohmann::json::parse(json.out);
+  CHECK(doc["failed"] == 1);
+  CHECK(doc["ok"] == false);
+  CHECK(run_process({kBinary, "test", "/nonexistent/test.toml"}).exit_code == 2);
+}

@@ -436,3 +436,23 @@ TEST_CASE("idle groups are forgotten: memory does not grow with distinct groups 
   h.clock.advance(11min);
   CHECK(h.engine->group_count() == 0);
 }
+
+TEST_CASE("a silenced alert with repeat and escalation lets time pass (no timer spinning)") {
+  Harness h(kBurst + R"(repeat = "1h"
+escalate = { after = "15m" }
+)");
+  store::Silence s;
+  s.id = "quiet";
+  s.matchers = {"rule=\"burst\""};
+  s.ends = h.clock.system_now() + 48h;
+  h.take(h.engine->add_silence(s));
+  for (int i = 0; i < 3; ++i) h.send("sentry.issue", err());
+  for (int i = 0; i < 300; ++i) {  // 10 hours of errors every 2 minutes
+    h.clock.advance(2min);
+    h.send("sentry.issue", err());
+  }
+  CHECK(h.open_alerts().size() == 1);
+  CHECK(h.count_jobs("post") == 0);
+  CHECK(h.count_jobs("repeat") == 0);
+  CHECK(h.count_transitions("alert.escalated") == 1);
+}

@@ -131,6 +131,7 @@ class Engine {
   std::optional<TimerId> timer_;
   std::optional<TimePoint> timer_at_;
   std::uint64_t event_seq_ = 0;
+  TimePoint last_tick_{};
   std::vector<std::uint32_t> candidates_;  // reused: no allocation per event
   std::function<void(EngineOutput)> sink_;
 };

@@ -126,6 +126,7 @@ using RuleSetPtr = std::shared_ptr<const RuleSet>;
 struct RuleLoadContext {
   const config::KindCatalog* action_kinds = nullptr;  // [[action]] types and their options
   std::set<std::string> roles;                        // [access.roles] names, for `allow`
+  bool check_roles = true;  // false when no vigie.toml is at hand (`vigie test` without -c)
 };
 
 // Loads every file in passes (read → collect → compile → lint), collecting every problem.
