@@ -155,7 +155,7 @@ TEST_CASE("vigie test fails with the expectation's position and what it got") {
   const std::string file = std::string(VIGIE_FIXTURES) + "/rule-tests/failing_test.toml";
   auto r = run_process({kBinary, "test", file});
   CHECK(r.exit_code == 1);
-  CHECK(r.out.find("failing_test.toml:11: FAIL \"expects an alert too early\": at 3m: expected alert "
+  CHECK(r.out.find("failing_test.toml:11:1: FAIL \"expects an alert too early\": at 3m: expected alert "
                    "sentry-error-burst firing {\"project\":\"shop-api\"}, not found") != std::string::npos);
   CHECK(r.out.find("0 passed, 1 failed") != std::string::npos);
   auto json = run_process({kBinary, "test", file, "--json"});
