@@ -5,6 +5,7 @@
 
 #include <ostream>
 
+#include "backtest_cmd.h"
 #include "check.h"
 #include "test_cmd.h"
 
@@ -35,6 +36,15 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   test_cmd->add_option("-c,--config", test.config_path, "vigie.toml, to check `allow` roles");
   test_cmd->add_flag("--json", test.json, "Print the results as one JSON document");
 
+  BacktestOptions backtest;
+  auto* backtest_cmd = app.add_subcommand(
+      "backtest", "Replay stored events through a candidate rule set and report what it would have done");
+  backtest_cmd->add_option("-c,--config", backtest.config_path, "Path to vigie.toml")->required();
+  backtest_cmd->add_option("--rules", backtest.rules_dir, "Folder of candidate rule files (default: the config's)");
+  backtest_cmd->add_option("--from", backtest.from, "Start: RFC 3339 time, or a duration ago (24h)")->required();
+  backtest_cmd->add_option("--to", backtest.to, "End: RFC 3339 time, or a duration ago (default: now)");
+  backtest_cmd->add_flag("--json", backtest.json, "Print the report as JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -51,6 +61,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   }
   if (*check_cmd) return run_check(check, out, err);
   if (*test_cmd) return run_tests(test, out, err);
+  if (*backtest_cmd) return run_backtest_cmd(backtest, out, err);
   out << app.help();
   return 0;
 }

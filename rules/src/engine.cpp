@@ -366,7 +366,12 @@ void Engine::on_match(Work& work, std::uint32_t rule_index, const bus::Event& ev
     if (g.alert) close(work, g, rule, "the awaited event arrived", "");
     return;
   }
-  if (!held) return;
+  if (!held) {
+    // The condition stopped holding before its deadline was processed (events batched, or a
+    // late tick): the event itself shows it cleared.
+    if (g.alert && rule.window.kind != RuleWindow::Kind::match) close(work, g, rule, "the condition cleared", "");
+    return;
+  }
   if (!g.alert) {
     fire(work, g, rule, &event);
   } else {
@@ -405,7 +410,8 @@ EngineOutput Engine::commit(Work& work, const std::vector<bus::Event>* incoming)
   std::vector<bus::Event> stored;
   auto ok = store_.write([&] {
     if (incoming && !incoming->empty()) {
-      auto inserted = store_.insert_events(*incoming);
+      auto inserted = options_.store_events ? store_.insert_events(*incoming)
+                                            : store::Result<std::vector<bool>>(std::vector<bool>(incoming->size(), true));
       if (!inserted) {
         work.failed = true;
         work.error = inserted.error().message;
@@ -425,12 +431,14 @@ EngineOutput Engine::commit(Work& work, const std::vector<bus::Event>* incoming)
       auto [e, depth] = std::move(work.queue.front());
       work.queue.pop_front();
       e.id += ":" + std::to_string(++event_seq_) + "@" + std::to_string(ms(work.now));
-      std::vector<bus::Event> one{e};
-      auto r = store_.insert_events(one);
-      if (!r) {
-        work.failed = true;
-        work.error = r.error().message;
-        return false;
+      if (options_.store_events) {
+        std::vector<bus::Event> one{e};
+        auto r = store_.insert_events(one);
+        if (!r) {
+          work.failed = true;
+          work.error = r.error().message;
+          return false;
+        }
       }
       stored.push_back(e);
       evaluate(work, e, depth);

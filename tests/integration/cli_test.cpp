@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "process.h"
+#include "vigie/store/store.h"
 
 using vigie::testing::run_process;
 
@@ -164,4 +165,40 @@ TEST_CASE("vigie test fails with the expectation's position and what it got") {
   CHECK(doc["failed"] == 1);
   CHECK(doc["ok"] == false);
   CHECK(run_process({kBinary, "test", "/nonexistent/test.toml"}).exit_code == 2);
+}
+
+TEST_CASE("vigie backtest replays stored events through candidate rules and prints a report") {
+  const auto dir = std::filesystem::temp_directory_path() / "vigie-cli-backtest-test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "candidate");
+  std::ofstream(dir / "vigie.toml") << "[store]\npath = \"v.db\"\n";
+  std::ofstream(dir / "candidate" / "r.toml")
+      << "[[rule]]\nname = \"burst\"\nwhen = 'kind == \"sentry.issue\"'\n"
+         "count = { at_least = 3, within = \"10m\" }\n";
+  {
+    auto store = vigie::store::Store::open((dir / "v.db").string());
+    REQUIRE(store);
+    std::vector<vigie::bus::Event> events;
+    for (int i = 0; i < 5; ++i) {
+      vigie::bus::Event e;
+      e.id = "e" + std::to_string(i);
+      e.source = "sentry";
+      e.kind = "sentry.issue";
+      e.time = e.received_at = *vigie::parse_rfc3339("2026-11-01T10:00:00Z") + std::chrono::minutes(i);
+      events.push_back(e);
+    }
+    REQUIRE((*store)->insert_events(events));
+  }
+  const std::string config = (dir / "vigie.toml").string();
+  auto r = run_process({kBinary, "backtest", "-c", config, "--rules", (dir / "candidate").string(),
+                        "--from", "2026-11-01T00:00:00Z", "--to", "2026-11-02T00:00:00Z"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find(": 5 events") != std::string::npos);
+  CHECK(r.out.find("| burst | 1 | 1 | 0 | 1 |") != std::string::npos);
+  auto json = run_process({kBinary, "backtest", "-c", config, "--rules", (dir / "candidate").string(),
+                           "--from", "2026-11-01T00:00:00Z", "--to", "2026-11-02T00:00:00Z", "--json"});
+  CHECK(nlohmann::json::parse(json.out)["rules"]["burst"]["fired"] == 1);
+  CHECK(run_process({kBinary, "backtest", "-c", config, "--from", "yesterday"}).exit_code == 1);
+  std::filesystem::remove_all(dir);
 }

@@ -37,6 +37,8 @@ struct EngineOptions {
   std::string default_channel = "#alerts";  // for rules without notify
   Duration update_interval{30'000};  // at most one message update job per alert per interval
   int max_chain_depth = 3;  // alert events feeding rules feeding alerts: stop after this many
+  // false for a backtest: the events come from a store already; keep only alerts and jobs.
+  bool store_events = true;
 };
 
 // What one call produced, once committed.
