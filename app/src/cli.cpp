@@ -7,6 +7,8 @@
 
 #include "backtest_cmd.h"
 #include "check.h"
+#include "daemon.h"
+#include "store_cmds.h"
 #include "test_cmd.h"
 
 #ifndef VIGIE_VERSION
@@ -36,6 +38,26 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   test_cmd->add_option("-c,--config", test.config_path, "vigie.toml, to check `allow` roles");
   test_cmd->add_flag("--json", test.json, "Print the results as one JSON document");
 
+  RunOptions run;
+  auto* run_cmd = app.add_subcommand("run", "Run the daemon: HTTP ingest, the engine, and (soon) workers");
+  run_cmd->add_option("-c,--config", run.config_path, "Path to vigie.toml")->required();
+  run_cmd->add_option("--role", run.role, "all (default): every role in this process");
+  run_cmd->add_option("--log-level", run.log_level, "debug, info, warn or error (overrides [log] level)");
+
+  EventsOptions events;
+  auto* events_cmd = app.add_subcommand("events", "List stored events, newest first");
+  events_cmd->add_option("-c,--config", events.config_path, "Path to vigie.toml")->required();
+  events_cmd->add_option("--kind", events.kind, "Only events of this kind");
+  events_cmd->add_option("--since", events.since, "Only events received within this duration (10m, 24h)");
+  events_cmd->add_option("--limit", events.limit, "At most this many (default 50)");
+  events_cmd->add_flag("--json", events.json, "One JSON array");
+
+  AlertsOptions alerts;
+  auto* alerts_cmd = app.add_subcommand("alerts", "List alerts");
+  alerts_cmd->add_option("-c,--config", alerts.config_path, "Path to vigie.toml")->required();
+  alerts_cmd->add_option("--state", alerts.state, "firing, acknowledged, resolved, or open (default: open)");
+  alerts_cmd->add_flag("--json", alerts.json, "One JSON array");
+
   BacktestOptions backtest;
   auto* backtest_cmd = app.add_subcommand(
       "backtest", "Replay stored events through a candidate rule set and report what it would have done");
@@ -60,6 +82,9 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     return 0;
   }
   if (*check_cmd) return run_check(check, out, err);
+  if (*run_cmd) return run_daemon(run, out, err);
+  if (*events_cmd) return run_events(events, out, err);
+  if (*alerts_cmd) return run_alerts(alerts, out, err);
   if (*test_cmd) return run_tests(test, out, err);
   if (*backtest_cmd) return run_backtest_cmd(backtest, out, err);
   out << app.help();

@@ -19,3 +19,30 @@ ProcessResult run_process(const std::vector<std::string>& argv,
                           int timeout_seconds = 60);
 
 }  // namespace vigie::testing
+
+namespace vigie::testing {
+
+// A child process running in the background, its stdout and stderr sent to files.
+class Child {
+ public:
+  Child(const std::vector<std::string>& argv, const std::string& out_file, const std::string& err_file);
+  ~Child();  // SIGKILLs a child still running
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  int pid() const { return pid_; }
+  void signal(int sig);
+  // Waits for the exit (bounded); returns the exit code, or -1 on a signal or the time limit.
+  int wait(int timeout_ms);
+  bool running();
+
+ private:
+  int pid_ = -1;
+  bool reaped_ = false;
+  int status_ = 0;
+};
+
+// Reads `file` until a line containing `needle` appears (bounded); returns that line or "".
+std::string wait_for_line(const std::string& file, const std::string& needle, int timeout_ms);
+
+}  // namespace vigie::testing

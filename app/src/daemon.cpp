@@ -1,0 +1,348 @@
+// The daemon: wiring of every role in one process, the engine loop, signals.
+#include "daemon.h"
+
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <zmq.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <ostream>
+#include <thread>
+
+#include "http_api.h"
+#include "vigie/app/catalogs.h"
+#include "vigie/app/system_clock.h"
+#include "vigie/bus/fanout.h"
+#include "vigie/bus/ingest.h"
+#include "vigie/bus/jobs.h"
+#include "vigie/config/config.h"
+#include "vigie/net/http_server.h"
+#include "vigie/rules/engine.h"
+
+namespace vigie::app {
+namespace {
+
+// Tasks for the engine thread (reload), run between loop iterations.
+class TaskQueue {
+ public:
+  TaskQueue() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+  ~TaskQueue() { ::close(fd_); }
+  void post(std::function<void()> task) {
+    {
+      std::lock_guard lock(mutex_);
+      tasks_.push_back(std::move(task));
+    }
+    wake();
+  }
+  void wake() {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(fd_, &one, sizeof one);
+  }
+  void run_all() {
+    std::uint64_t v;
+    [[maybe_unused]] auto n = ::read(fd_, &v, sizeof v);
+    std::deque<std::function<void()>> tasks;
+    {
+      std::lock_guard lock(mutex_);
+      tasks.swap(tasks_);
+    }
+    for (auto& t : tasks) t();
+  }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+  std::mutex mutex_;
+  std::deque<std::function<void()>> tasks_;
+};
+
+struct EngineLoop {
+  config::Config cfg;
+  const KindCatalogs& catalogs;
+  Logging& logging;
+  Logger log;
+  Clock& clock;
+  Metrics& metrics;
+  bus::BusContext& bus;
+  bus::Endpoints endpoints;
+  std::unique_ptr<store::Store> store;
+  TaskQueue tasks;
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> store_ok{true};
+  std::string store_error;  // guarded by health_mutex
+  std::mutex health_mutex;
+  std::thread thread;
+
+  EngineLoop(config::Config c, const KindCatalogs& k, Logging& l, Clock& cl, Metrics& m, bus::BusContext& b,
+             bus::Endpoints e, std::unique_ptr<store::Store> s)
+      : cfg(std::move(c)), catalogs(k), logging(l), log(l.logger("engine")), clock(cl), metrics(m), bus(b),
+        endpoints(std::move(e)), store(std::move(s)) {}
+
+  rules::RuleSetPtr load_rules(std::string& diagnostics) {
+    rules::RuleLoadContext ctx;
+    ctx.action_kinds = &catalogs.actions;
+    for (const auto& [role, _] : cfg.access.roles) ctx.roles.insert(role);
+    // Rule globs may match new files since the start.
+    config::Diagnostics d;
+    auto fresh = config::load_config(cfg.path, catalogs.for_config(), d);
+    auto files = fresh ? fresh->rule_files : cfg.rule_files;
+    auto set = rules::load_rule_set(files, ctx, d);
+    diagnostics = logging.secrets().redact(d.render_text());
+    return set;
+  }
+
+  // Starts the thread; returns once the sockets are bound (so clients can connect).
+  bool start(rules::RuleSetPtr initial) {
+    std::promise<bool> ready;
+    auto ready_future = ready.get_future();
+    thread = std::thread([this, initial, &ready] {
+      try {
+        run(initial, ready);
+      } catch (const std::exception& e) {
+        log.error("engine loop stopped", {{"error", e.what()}});
+        store_ok = false;
+      }
+    });
+    return ready_future.get();
+  }
+
+  void stop() {
+    stopping = true;
+    tasks.wake();
+    if (thread.joinable()) thread.join();
+  }
+
+  void run(rules::RuleSetPtr initial, std::promise<bool>& ready) {
+    bus::IngestServer ingest(bus, endpoints.ingest, logging.logger("bus:ingest"));
+    bus::JobDispatcher dispatcher(bus, {endpoints.jobs}, clock, logging.logger("bus:jobs"));
+    bus::Publisher publisher(bus, endpoints.events, logging.logger("bus:events"));
+    rules::EngineOptions options;
+    if (!cfg.slack.default_channel.empty()) options.default_channel = cfg.slack.default_channel;
+    rules::Engine engine(*store, clock, logging.logger("engine"), options);
+    auto deliver = [&](rules::EngineOutput out) {
+      for (const auto& e : out.events) publisher.publish(e);
+      for (auto& j : out.jobs) {
+        bus::Job job{j.id, j.kind, j.payload, 1, Duration{60'000}};
+        dispatcher.dispatch(std::move(job));
+      }
+    };
+    engine.set_output_sink(deliver);
+    engine.set_rules(initial);
+    engine_ptr = &engine;
+    if (auto r = engine.restore(); !r) log.error("restoring state failed", {{"error", r.error()}});
+    // Jobs committed before a stop or a crash are dispatched again (workers see their ids).
+    if (auto pending = store->unfinished_jobs()) {
+      for (const auto& j : *pending) dispatcher.dispatch({j.id, j.kind, j.payload, static_cast<int>(j.attempts) + 1, Duration{60'000}});
+      if (!pending->empty()) log.info("outbox jobs dispatched again", {{"jobs", pending->size()}});
+    }
+    metrics.gauge("vigie_reload_success", "1 when the last rule reload succeeded").set(1);
+    ready.set_value(true);
+
+    auto& commit_hist = metrics.histogram("vigie_store_commit_seconds", "Time to commit one batch of events",
+                                          {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1});
+    auto& batch_events = metrics.counter("vigie_engine_events_total", "Events evaluated by the engine");
+    while (!stopping) {
+      zmq::pollitem_t items[] = {{ingest.socket_handle(), 0, ZMQ_POLLIN, 0},
+                                 {dispatcher.socket_handle(), 0, ZMQ_POLLIN, 0},
+                                 {nullptr, tasks.fd(), ZMQ_POLLIN, 0}};
+      long timeout_ms = 100;
+      if (auto next = clock.next_deadline()) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*next - clock.steady_now()).count();
+        timeout_ms = std::clamp<long>(left, 0, 100);
+      }
+      zmq::poll(items, 3, std::chrono::milliseconds(timeout_ms));
+      clock.run_due();
+      if (items[2].revents & ZMQ_POLLIN) tasks.run_all();
+
+      auto batches = ingest.drain(1000);
+      if (!batches.empty()) {
+        std::vector<bus::Event> all;
+        for (auto& b : batches) {
+          for (auto& e : b.events) {
+            e.received_at = clock.system_now();
+            all.push_back(e);
+          }
+        }
+        const auto t0 = std::chrono::steady_clock::now();
+        rules::EngineOutput out = engine.ingest(all);
+        commit_hist.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        batch_events.inc(static_cast<double>(all.size()));
+        {
+          std::lock_guard lock(health_mutex);
+          store_ok = out.ok;
+          store_error = out.ok ? "" : out.error;
+        }
+        std::size_t offset = 0;
+        for (const auto& b : batches) {
+          std::vector<bus::IngestResult> results(out.results.begin() + static_cast<long>(offset),
+                                                 out.results.begin() + static_cast<long>(offset + b.events.size()));
+          offset += b.events.size();
+          ingest.ack(b, results);
+        }
+        out.results.clear();
+        deliver(std::move(out));
+      }
+      for (const auto& r : dispatcher.poll()) {
+        engine.job_finished(r.job_id, r.outcome == bus::JobOutcome::ok, r.output);
+      }
+      metrics.gauge("vigie_jobs_in_flight", "Jobs dispatched and not finished").set(static_cast<double>(dispatcher.in_flight()));
+      metrics.gauge("vigie_jobs_queued", "Jobs waiting for a worker").set(static_cast<double>(dispatcher.queued()));
+    }
+    // Drain: whatever producers sent before the stop is committed and acked.
+    for (auto& b : ingest.drain(100000)) {
+      auto out = engine.ingest(b.events);
+      ingest.ack(b, out.results);
+    }
+    engine_ptr = nullptr;
+  }
+
+  void reload(std::function<void(bool, std::string)> done) {
+    tasks.post([this, done] {
+      std::string diagnostics;
+      auto set = load_rules(diagnostics);
+      if (!set) {
+        log.error("reload failed; keeping the last good rule set", {{"diagnostics", diagnostics}});
+        metrics.gauge("vigie_reload_success", "1 when the last rule reload succeeded").set(0);
+        done(false, diagnostics);
+        return;
+      }
+      if (engine_ptr) engine_ptr->set_rules(set);
+      metrics.gauge("vigie_reload_success", "1 when the last rule reload succeeded").set(1);
+      metrics.gauge("vigie_reload_last_success_timestamp_seconds", "Time of the last good reload")
+          .set(static_cast<double>(to_unix_ms(clock.system_now())) / 1000.0);
+      log.info("rules reloaded", {{"rules", set->rules().size()}});
+      done(true, diagnostics);
+    });
+  }
+
+  rules::Engine* engine_ptr = nullptr;  // set by the engine thread; used by its tasks only
+};
+
+sigset_t daemon_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+}  // namespace
+
+int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err) {
+  // Signals are taken by sigwait in this thread only: every thread started below inherits the mask.
+  sigset_t signals = daemon_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const KindCatalogs catalogs = builtin_catalogs();
+  config::Diagnostics diags;
+  auto cfg = config::load_config(options.config_path, catalogs.for_config(), diags);
+  auto secrets = std::make_shared<SecretRegistry>();
+  if (!cfg) {
+    err << diags.render_text();
+    return 1;
+  }
+  if (options.role != "all") {
+    err << "vigie run: --role " << options.role
+        << " (separate processes over tcp) is not available yet; run every role with --role all\n";
+    return 2;
+  }
+  const auto level = parse_log_level(options.log_level.empty() ? cfg->log_level : options.log_level);
+  Logging logging(level.value_or(LogLevel::info), secrets);
+  Logger log = logging.logger("vigie");
+  SystemClock clock;
+  Metrics metrics;
+
+  // Secrets the HTTP side needs now; others are read by the roles that use them.
+  std::vector<collectors::WebhookConfig> webhooks;
+  for (const auto& w : cfg->webhooks) {
+    std::optional<std::string> hmac, shared;
+    if (auto ref = w.options.secret("hmac_secret")) hmac = config::resolve_secret(*ref, "hmac_secret", *secrets, diags);
+    if (auto ref = w.options.secret("shared_secret")) shared = config::resolve_secret(*ref, "shared_secret", *secrets, diags);
+    webhooks.push_back(collectors::WebhookConfig::from_options(w.name, w.options, hmac, shared));
+  }
+  if (diags.has_errors()) {
+    err << secrets->redact(diags.render_text());
+    return 1;
+  }
+
+  auto store = store::Store::open(cfg->store.path);
+  if (!store) {
+    err << "vigie run: " << store.error().message << '\n';
+    return 2;
+  }
+
+  bus::BusContext bus;
+  bus::Endpoints endpoints;
+  EngineLoop engine(*cfg, catalogs, logging, clock, metrics, bus, endpoints, std::move(*store));
+  std::string diagnostics;
+  auto rules = engine.load_rules(diagnostics);
+  if (!rules) {
+    err << diagnostics;
+    return 1;
+  }
+  engine.start(rules);
+
+  bus::IngestClient::Options ingest_options{endpoints.ingest};
+  ingest_options.name = "http";
+  bus::IngestClient ingest(bus, ingest_options, clock, logging.logger("bus:producer"));
+
+  HttpApi api;
+  api.clock = &clock;
+  api.metrics = &metrics;
+  api.submit = [&ingest](std::vector<bus::Event> events, bus::IngestCallback done) {
+    ingest.submit(std::move(events), std::move(done));
+  };
+  api.health = [&engine]() -> std::pair<bool, std::string> {
+    std::lock_guard lock(engine.health_mutex);
+    if (!engine.store_ok) return {false, "store: " + engine.store_error};
+    return {true, ""};
+  };
+  api.reload = [&engine](std::function<void(bool, std::string)> done) { engine.reload(std::move(done)); };
+  api.webhooks = webhooks;
+
+  auto listen = net::split_host_port(cfg->server.listen);
+  net::HttpServer::Options http_options;
+  http_options.address = listen->first;
+  http_options.port = listen->second;
+  http_options.max_body_bytes = static_cast<std::size_t>(cfg->server.max_body_bytes);
+  http_options.threads = 2;
+  auto server = net::HttpServer::start(http_options, make_http_handler(api), logging.logger("http"));
+  if (!server) {
+    err << "vigie run: " << (*server ? "" : server.error()) << '\n';
+    engine.stop();
+    return 2;
+  }
+  out << "vigie: listening on http://" << listen->first << ":" << (*server)->port() << std::endl;
+  log.info("started", {{"listen", listen->first + ":" + std::to_string((*server)->port())},
+                       {"rules", rules->rules().size()},
+                       {"store", cfg->store.path}});
+
+  int exit_code = 0;
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      log.info("SIGHUP: reloading rules");
+      engine.reload([&log](bool ok, std::string) { log.info(ok ? "reload done" : "reload failed"); });
+      continue;
+    }
+    log.info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    break;
+  }
+  // Stop intake first, let requests in flight get their acks, then stop the engine (it drains).
+  (*server)->stop(std::chrono::milliseconds(5000));
+  ingest.stop();
+  engine.stop();
+  log.info("stopped");
+  logging.flush();
+  return exit_code;
+}
+
+}  // namespace vigie::app
