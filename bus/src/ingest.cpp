@@ -3,9 +3,6 @@
 // and turn the affected batches into `unavailable` results.
 #include "vigie/bus/ingest.h"
 
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -14,6 +11,7 @@
 #include <thread>
 
 #include "frames.h"
+#include "waker.h"
 #include "vigie/bus/codec.h"
 
 namespace vigie::bus {
@@ -63,7 +61,7 @@ struct IngestClient::Impl {
   Clock& clock;
   Logger log;
   zmq::socket_t socket;
-  int wake_fd = -1;
+  detail::Waker waker;
   std::thread thread;
   std::atomic<bool> stopping{false};
   mutable std::mutex mutex;
@@ -77,14 +75,10 @@ struct IngestClient::Impl {
     socket.set(zmq::sockopt::linger, 0);
     socket.set(zmq::sockopt::routing_id, options.name + "-" + std::to_string(reinterpret_cast<std::uintptr_t>(this)));
     socket.connect(options.endpoint);
-    wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     thread = std::thread([this] { run(); });
   }
 
-  ~Impl() {
-    stop();
-    if (wake_fd >= 0) ::close(wake_fd);
-  }
+  ~Impl() { stop(); }
 
   void stop() {
     if (stopping.exchange(true)) return;
@@ -102,10 +96,7 @@ struct IngestClient::Impl {
     in_flight = 0;
   }
 
-  void wake() {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(wake_fd, &one, sizeof one);
-  }
+  void wake() { waker.wake(); }
 
   void run() {
     while (!stopping) {
@@ -127,12 +118,9 @@ struct IngestClient::Impl {
   void loop_once() {
     // Poll at most 50 ms so deadlines on an injected clock are checked often enough.
     zmq::pollitem_t items[] = {{static_cast<void*>(socket), 0, ZMQ_POLLIN, 0},
-                               {nullptr, wake_fd, ZMQ_POLLIN, 0}};
+                               {nullptr, waker.fd(), ZMQ_POLLIN, 0}};
     zmq::poll(items, 2, std::chrono::milliseconds(50));
-    if (items[1].revents & ZMQ_POLLIN) {
-      std::uint64_t v;
-      [[maybe_unused]] auto n = ::read(wake_fd, &v, sizeof v);
-    }
+    if (items[1].revents & ZMQ_POLLIN) waker.drain();
     if (items[0].revents & ZMQ_POLLIN) {
       for (;;) {
         auto frames = detail::recv_frames(socket);

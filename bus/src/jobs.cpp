@@ -1,9 +1,6 @@
 // Job dispatch (ROUTER, engine loop) and workers (DEALER, own threads).
 #include "vigie/bus/jobs.h"
 
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -11,6 +8,7 @@
 #include <thread>
 
 #include "frames.h"
+#include "waker.h"
 
 namespace vigie::bus {
 
@@ -232,7 +230,7 @@ struct JobWorker::Impl {
   Clock& clock;
   Logger log;
   zmq::socket_t socket;
-  int wake_fd = -1;
+  detail::Waker waker;
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> done{0};
   std::thread io_thread;
@@ -248,15 +246,11 @@ struct JobWorker::Impl {
     socket.set(zmq::sockopt::linger, 0);
     socket.set(zmq::sockopt::routing_id, options.name);
     socket.connect(options.endpoint);
-    wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     job_thread = std::thread([this] { run_jobs(); });
     io_thread = std::thread([this] { run_io(); });
   }
 
-  ~Impl() {
-    stop();
-    if (wake_fd >= 0) ::close(wake_fd);
-  }
+  ~Impl() { stop(); }
 
   void stop() {
     if (stopping.exchange(true)) return;
@@ -266,10 +260,7 @@ struct JobWorker::Impl {
     if (job_thread.joinable()) job_thread.join();
   }
 
-  void wake() {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(wake_fd, &one, sizeof one);
-  }
+  void wake() { waker.wake(); }
 
   void run_jobs() {
     for (;;) {
@@ -308,12 +299,9 @@ struct JobWorker::Impl {
     while (!stopping) {
       try {
         zmq::pollitem_t items[] = {{static_cast<void*>(socket), 0, ZMQ_POLLIN, 0},
-                                   {nullptr, wake_fd, ZMQ_POLLIN, 0}};
+                                   {nullptr, waker.fd(), ZMQ_POLLIN, 0}};
         zmq::poll(items, 2, std::chrono::milliseconds(50));
-        if (items[1].revents & ZMQ_POLLIN) {
-          std::uint64_t v;
-          [[maybe_unused]] auto n = ::read(wake_fd, &v, sizeof v);
-        }
+        if (items[1].revents & ZMQ_POLLIN) waker.drain();
         std::optional<JobResult> result;
         {
           std::lock_guard lock(mutex);

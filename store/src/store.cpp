@@ -20,6 +20,18 @@ tl::unexpected<StoreError> fail(std::string_view what, const detail::Database& d
   return tl::unexpected(StoreError{std::string(what) + ": " + db.error()});
 }
 
+// Steps a statement to the end, turning each row into a T.
+template <typename T, typename FromRow>
+Result<std::vector<T>> collect_rows(detail::Database& db, Statement& st, std::string_view what, FromRow from_row) {
+  std::vector<T> out;
+  for (;;) {
+    const int rc = st.step();
+    if (rc == SQLITE_DONE) return out;
+    if (rc != SQLITE_ROW) return fail(what, db);
+    out.push_back(from_row(st));
+  }
+}
+
 std::string dump(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -386,14 +398,7 @@ Result<std::vector<bus::Event>> Store::recent_events(std::optional<std::string> 
   st->bind(i++, since ? to_unix_ms(*since) : std::numeric_limits<std::int64_t>::min());
   if (kind) st->bind(i++, *kind);
   st->bind(i, static_cast<std::int64_t>(limit));
-  std::vector<bus::Event> out;
-  for (;;) {
-    const int rc = st->step();
-    if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) return fail("listing events", impl_->db);
-    out.push_back(event_from_row(*st, 0));
-  }
-  return out;
+  return collect_rows<bus::Event>(impl_->db, *st, "listing events", [](const Statement& row) { return event_from_row(row, 0); });
 }
 
 Result<std::int64_t> Store::save_alert(Alert& a) {
@@ -432,14 +437,7 @@ Result<std::vector<Alert>> alerts_query(detail::Database& db, const std::string&
   auto st = db.prepare(std::string("SELECT ") + kAlertColumns + " FROM alerts " + where, "reading alerts");
   if (!st) return tl::unexpected(st.error());
   bind(*st);
-  std::vector<Alert> out;
-  for (;;) {
-    const int rc = st->step();
-    if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) return fail("reading alerts", db);
-    out.push_back(alert_from_row(*st));
-  }
-  return out;
+  return collect_rows<Alert>(db, *st, "reading alerts", [](const Statement& row) { return alert_from_row(row); });
 }
 }  // namespace
 
@@ -509,14 +507,7 @@ namespace {
 Result<std::vector<Job>> jobs_query(detail::Database& db, const std::string& where, std::string_view what) {
   auto st = db.prepare(std::string("SELECT ") + kJobColumns + " FROM outbox " + where, what);
   if (!st) return tl::unexpected(st.error());
-  std::vector<Job> out;
-  for (;;) {
-    const int rc = st->step();
-    if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) return fail(what, db);
-    out.push_back(job_from_row(*st));
-  }
-  return out;
+  return collect_rows<Job>(db, *st, what, [](const Statement& row) { return job_from_row(row); });
 }
 }  // namespace
 
@@ -577,28 +568,14 @@ Result<std::vector<Silence>> Store::active_silences(TimePoint at) {
                               "listing silences");
   if (!st) return tl::unexpected(st.error());
   st->bind(1, to_unix_ms(at)).bind(2, to_unix_ms(at));
-  std::vector<Silence> out;
-  for (;;) {
-    const int rc = st->step();
-    if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) return fail("listing silences", impl_->db);
-    out.push_back(silence_from_row(*st));
-  }
-  return out;
+  return collect_rows<Silence>(impl_->db, *st, "listing silences", [](const Statement& row) { return silence_from_row(row); });
 }
 
 Result<std::vector<Silence>> Store::all_silences() {
   auto st = impl_->db.prepare(std::string("SELECT ") + kSilenceColumns + " FROM silences ORDER BY created_ms, id",
                               "listing silences");
   if (!st) return tl::unexpected(st.error());
-  std::vector<Silence> out;
-  for (;;) {
-    const int rc = st->step();
-    if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) return fail("listing silences", impl_->db);
-    out.push_back(silence_from_row(*st));
-  }
-  return out;
+  return collect_rows<Silence>(impl_->db, *st, "listing silences", [](const Statement& row) { return silence_from_row(row); });
 }
 
 Result<std::optional<Silence>> Store::find_silence(const std::string& id) {
