@@ -1,8 +1,10 @@
 // The daemon: wiring of every role in one process, the engine loop, signals.
 #include "daemon.h"
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 
 #include <zmq.hpp>
@@ -12,7 +14,9 @@
 #include <deque>
 #include <future>
 #include <mutex>
+#include <filesystem>
 #include <ostream>
+#include <set>
 #include <thread>
 
 #include "http_api.h"
@@ -224,6 +228,69 @@ struct EngineLoop {
   rules::Engine* engine_ptr = nullptr;  // set by the engine thread; used by its tasks only
 };
 
+// Watches the folders of the rule files and asks for a reload when a .toml file in them changes
+// (saved, moved in, created, deleted), after a short quiet period so an editor's several writes
+// make one reload.
+class RuleWatcher {
+ public:
+  RuleWatcher(const config::Config& cfg, std::function<void()> on_change, Logger log)
+      : on_change_(std::move(on_change)), log_(std::move(log)) {
+    fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd_ < 0) return;
+    std::set<std::string> dirs;
+    for (const auto& f : cfg.rule_files) dirs.insert(std::filesystem::path(f).parent_path().string());
+    for (const auto& g : cfg.rule_globs) {
+      std::filesystem::path p(g);
+      if (p.is_relative()) p = std::filesystem::path(cfg.base_dir) / p;
+      dirs.insert(p.parent_path().lexically_normal().string());
+    }
+    for (const auto& d : dirs) {
+      if (d.empty()) continue;
+      if (::inotify_add_watch(fd_, d.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM) < 0) {
+        log_.warn("cannot watch rule folder", {{"folder", d}});
+      }
+    }
+    thread_ = std::thread([this] { run(); });
+  }
+  ~RuleWatcher() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+ private:
+  void run() {
+    bool pending = false;
+    alignas(inotify_event) char buf[4096];
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      // 200 ms of quiet after the last change before reloading.
+      const int n = ::poll(&p, 1, 200);
+      if (n > 0 && (p.revents & POLLIN)) {
+        const ssize_t len = ::read(fd_, buf, sizeof buf);
+        for (ssize_t i = 0; i < len;) {
+          const auto* ev = reinterpret_cast<const inotify_event*>(buf + i);
+          const std::string name = ev->len ? ev->name : "";
+          if (name.size() > 5 && name.compare(name.size() - 5, 5, ".toml") == 0) pending = true;
+          i += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
+        }
+        continue;
+      }
+      if (pending) {
+        pending = false;
+        log_.info("rule files changed: reloading");
+        on_change_();
+      }
+    }
+  }
+
+  int fd_ = -1;
+  std::function<void()> on_change_;
+  Logger log_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 sigset_t daemon_signals() {
   sigset_t set;
   sigemptyset(&set);
@@ -319,6 +386,7 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err) 
     engine.stop();
     return 2;
   }
+  RuleWatcher watcher(*cfg, [&engine] { engine.reload([](bool, std::string) {}); }, logging.logger("rules"));
   out << "vigie: listening on http://" << listen->first << ":" << (*server)->port() << std::endl;
   log.info("started", {{"listen", listen->first + ":" + std::to_string((*server)->port())},
                        {"rules", rules->rules().size()},

@@ -88,6 +88,11 @@ TEST_CASE("vigie run takes events over HTTP, stores them once, and stops cleanly
   std::filesystem::remove(ws.dir / "rules" / "bad.toml");
   CHECK(http.request("POST", "/-/reload").status == 200);
 
+  // Saving a rule file reloads by itself.
+  std::ofstream(ws.dir / "rules" / "more.toml") << "[[rule]]\nname = \"deploys\"\nwhen = 'kind == \"deploy.finished\"'\n";
+  CHECK_FALSE(wait_for_line(ws.file("err.log"), "rule files changed: reloading", 10000).empty());
+  CHECK_FALSE(wait_for_line(ws.file("err.log"), "rules reloaded rules=2", 10000).empty());
+
   vigie->signal(SIGTERM);
   CHECK(vigie->wait(15000) == 0);
 
