@@ -139,6 +139,7 @@ struct EngineLoop {
     engine.set_output_sink(deliver);
     engine.set_rules(initial);
     engine_ptr = &engine;
+    deliver_ptr = deliver;
     if (auto r = engine.restore(); !r) log.error("restoring state failed", {{"error", r.error()}});
     // Jobs committed before a stop or a crash are dispatched again (workers see their ids).
     if (auto pending = store->unfinished_jobs()) {
@@ -204,6 +205,21 @@ struct EngineLoop {
       ingest.ack(b, out.results);
     }
     engine_ptr = nullptr;
+    deliver_ptr = nullptr;
+  }
+
+  // Every reload, good or bad, is an event too (`vigie.reload`), stored and published.
+  void record_reload(bool ok, std::size_t rules, const std::string& diagnostics) {
+    if (!engine_ptr) return;
+    bus::Event e;
+    const TimePoint now = clock.system_now();
+    e.id = "reload:" + std::to_string(to_unix_ms(now)) + ":" + std::to_string(++reloads);
+    e.source = "vigie";
+    e.kind = "vigie.reload";
+    e.time = e.received_at = now;
+    e.attrs = {{"ok", ok}, {"rules", rules}, {"diagnostics", diagnostics}};
+    auto out = engine_ptr->ingest({e});
+    if (deliver_ptr) deliver_ptr(std::move(out));
   }
 
   void reload(std::function<void(bool, std::string)> done) {
@@ -211,6 +227,7 @@ struct EngineLoop {
       std::string diagnostics;
       auto set = load_rules(diagnostics);
       if (!set) {
+        record_reload(false, 0, diagnostics);
         log.error("reload failed; keeping the last good rule set", {{"diagnostics", diagnostics}});
         metrics.gauge("vigie_reload_success", "1 when the last rule reload succeeded").set(0);
         done(false, diagnostics);
@@ -221,11 +238,14 @@ struct EngineLoop {
       metrics.gauge("vigie_reload_last_success_timestamp_seconds", "Time of the last good reload")
           .set(static_cast<double>(to_unix_ms(clock.system_now())) / 1000.0);
       log.info("rules reloaded", {{"rules", set->rules().size()}});
+      record_reload(true, set->rules().size(), diagnostics);
       done(true, diagnostics);
     });
   }
 
   rules::Engine* engine_ptr = nullptr;  // set by the engine thread; used by its tasks only
+  std::function<void(rules::EngineOutput)> deliver_ptr;
+  std::uint64_t reloads = 0;
 };
 
 // Watches the folders of the rule files and asks for a reload when a .toml file in them changes

@@ -100,6 +100,12 @@ TEST_CASE("vigie run takes events over HTTP, stores them once, and stops cleanly
   REQUIRE(events.exit_code == 0);
   const auto list = nlohmann::json::parse(events.out);
   CHECK(list.size() >= 2);  // the alert and the deploy, each once (plus the alert.fired transition)
+  auto reloads = run_process({kBinary, "events", "-c", ws.config(), "--kind", "vigie.reload", "--json"});
+  const auto reload_events = nlohmann::json::parse(reloads.out);
+  REQUIRE(reload_events.size() >= 3);  // failed, good, and the one the file change caused
+  bool saw_failed = false;
+  for (const auto& e : reload_events) saw_failed = saw_failed || e["attrs"]["ok"] == false;
+  CHECK(saw_failed);
   auto alerts = run_process({kBinary, "alerts", "-c", ws.config(), "--json"});
   const auto open = nlohmann::json::parse(alerts.out);
   REQUIRE(open.size() == 1);
