@@ -47,6 +47,7 @@ struct Engine::Work {
   std::vector<bus::Event> published;
   std::vector<store::Job> jobs;
   std::set<std::string> touched;
+  std::set<std::string> dirty;  // alerts updated by events: saved once per commit, not per event
   bool failed = false;
   std::string error;
   bool replaying = false;
@@ -187,6 +188,8 @@ void Engine::transition(Work& work, const store::Alert& alert, const std::string
 void Engine::notify(Work& work, Group& g, const Rule& rule, const std::string& type,
                     std::vector<std::string> channels, nlohmann::json extra) {
   store::Alert& a = *g.alert;
+  // Rendered when a message is due, not for every event that updates the alert.
+  a.data["summary"] = render_summary(rule, a, g.last_attrs);
   const std::int64_t n = a.data.value("job_seq", std::int64_t{0}) + 1;
   a.data["job_seq"] = n;
   if (channels.empty()) channels = rule.notify.empty() ? std::vector<std::string>{options_.default_channel} : rule.notify;
@@ -282,7 +285,7 @@ void Engine::update(Work& work, Group& g, const Rule& rule, const bus::Event& ev
   ++a.count;
   a.last_seen = work.now;
   a.last_event_id = event.id;
-  a.data["summary"] = render_summary(rule, a, g.last_attrs);
+  work.dirty.insert(g.fingerprint);
   const bool posted = a.data.value("posted", false);
   if (posted && !a.silenced && !a.inhibited) {
     const TimePoint last = from_unix_ms(a.data.value("last_update_ms", std::int64_t{0}));
@@ -290,11 +293,10 @@ void Engine::update(Work& work, Group& g, const Rule& rule, const bus::Event& ev
       notify(work, g, rule, "update", {});
       a.data["event_seq"] = a.data.value("event_seq", std::int64_t{0}) + 1;
       transition(work, a, "alert.updated");
-    } else {
+    } else if (!a.data.value("pending_update", false)) {
       a.data["pending_update"] = true;  // coalesced: one update when the interval is over
     }
   }
-  store_.save_alert(a);
 }
 
 void Engine::close(Work& work, Group& g, const Rule& rule, const std::string& why, const std::string& by) {
@@ -443,6 +445,15 @@ EngineOutput Engine::commit(Work& work, const std::vector<bus::Event>* incoming)
       stored.push_back(e);
       evaluate(work, e, depth);
       if (work.failed) return false;
+    }
+    for (const auto& fp : work.dirty) {
+      Group* g = group_for(fp);
+      if (!g || !g->alert) continue;  // closed since: close() saved it
+      if (auto r = store_.save_alert(*g->alert); !r) {
+        work.failed = true;
+        work.error = r.error().message;
+        return false;
+      }
     }
     for (const auto& job : work.jobs) {
       if (auto r = store_.add_job(job); !r) {
