@@ -55,3 +55,14 @@ TEST_CASE("malformed times are rejected") {
     CHECK_FALSE(parse_rfc3339(bad).has_value());
   }
 }
+
+TEST_CASE("format_rfc3339 agrees with the date library over the years users meet") {
+  for (std::int64_t ms : {std::int64_t{0}, std::int64_t{951'782'400'000} /* 2000-02-29 */, std::int64_t{1'795'341'600'123},
+                          std::int64_t{4'102'444'799'999} /* 2099-12-31T23:59:59.999 */, std::int64_t{-1}}) {
+    const auto t = from_unix_ms(ms);
+    INFO(ms);
+    CHECK(parse_rfc3339(format_rfc3339(t)) == t);
+  }
+  CHECK(format_rfc3339(from_unix_ms(951'782'400'000)) == "2000-02-29T00:00:00.000Z");
+  CHECK(format_rfc3339(from_unix_ms(-1)) == "1969-12-31T23:59:59.999Z");
+}
