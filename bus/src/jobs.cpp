@@ -237,7 +237,7 @@ struct JobWorker::Impl {
   std::thread job_thread;
   std::mutex mutex;
   std::condition_variable cv;
-  std::optional<Job> todo;           // guarded by mutex
+  std::optional<Job> next_job;           // guarded by mutex
   std::optional<JobResult> finished;  // guarded by mutex
 
   Impl(BusContext& ctx, Options o, Handler h, Clock& c, Logger l)
@@ -267,10 +267,10 @@ struct JobWorker::Impl {
       Job job;
       {
         std::unique_lock lock(mutex);
-        cv.wait(lock, [&] { return stopping || todo.has_value(); });
+        cv.wait(lock, [&] { return stopping || next_job.has_value(); });
         if (stopping) return;
-        job = std::move(*todo);
-        todo.reset();
+        job = std::move(*next_job);
+        next_job.reset();
       }
       JobResult r;
       try {
@@ -321,7 +321,7 @@ struct JobWorker::Impl {
               continue;
             }
             std::lock_guard lock(mutex);
-            todo = std::move(*job);
+            next_job = std::move(*job);
             cv.notify_one();
           }
         }
