@@ -132,6 +132,7 @@ struct EngineLoop {
     auto deliver = [&](rules::EngineOutput out) {
       for (const auto& e : out.events) publisher.publish(e);
       for (auto& j : out.jobs) {
+        metrics.counter("vigie_jobs_created_total", "Jobs written to the outbox, by kind", {{"kind", j.kind}}).inc();
         bus::Job job{j.id, j.kind, j.payload, 1, Duration{60'000}};
         dispatcher.dispatch(std::move(job));
       }
@@ -152,6 +153,7 @@ struct EngineLoop {
     auto& commit_hist = metrics.histogram("vigie_store_commit_seconds", "Time to commit one batch of events",
                                           {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1});
     auto& batch_events = metrics.counter("vigie_engine_events_total", "Events evaluated by the engine");
+    std::uint64_t iterations = 0;
     while (!stopping) {
       zmq::pollitem_t items[] = {{ingest.socket_handle(), 0, ZMQ_POLLIN, 0},
                                  {dispatcher.socket_handle(), 0, ZMQ_POLLIN, 0},
@@ -195,6 +197,16 @@ struct EngineLoop {
       }
       for (const auto& r : dispatcher.poll()) {
         engine.job_finished(r.job_id, r.outcome == bus::JobOutcome::ok, r.output);
+        metrics.counter("vigie_jobs_finished_total", "Jobs finished, by outcome",
+                        {{"outcome", std::string(bus::job_outcome_name(r.outcome))}}).inc();
+      }
+      if (++iterations % 10 == 0) {
+        const auto st = engine.stats();
+        metrics.gauge("vigie_rule_evaluations", "Rule conditions evaluated since start").set(static_cast<double>(st.rule_evaluations));
+        metrics.gauge("vigie_alerts", "Open alerts by state", {{"state", "firing"}}).set(static_cast<double>(st.firing));
+        metrics.gauge("vigie_alerts", "Open alerts by state", {{"state", "acknowledged"}}).set(static_cast<double>(st.acknowledged));
+        metrics.gauge("vigie_alerts_silenced", "Open alerts held back by a silence").set(static_cast<double>(st.silenced));
+        metrics.gauge("vigie_alerts_inhibited", "Open alerts held back by inhibition").set(static_cast<double>(st.inhibited));
       }
       metrics.gauge("vigie_jobs_in_flight", "Jobs dispatched and not finished").set(static_cast<double>(dispatcher.in_flight()));
       metrics.gauge("vigie_jobs_queued", "Jobs waiting for a worker").set(static_cast<double>(dispatcher.queued()));

@@ -392,6 +392,7 @@ void Engine::on_resolve_match(Work& work, std::uint32_t rule_index, const bus::E
 void Engine::evaluate(Work& work, const bus::Event& event, int depth) {
   if (!rules_ || depth > options_.max_chain_depth) return;
   rules_->index().candidates(event, candidates_);
+  rule_evaluations_ += candidates_.size();
   // Copy: a match may fire transitions, but those are queued, so candidates_ is not reused here.
   for (const std::uint32_t idx : candidates_) {
     const Rule& rule = rules_->rules()[idx];
@@ -638,6 +639,19 @@ void Engine::schedule(const std::string& fp) {
   if (*next <= last_tick_) next = last_tick_ + Duration{1};
   deadlines_.emplace(*next, fp);
   deadline_of_[fp] = *next;
+}
+
+Engine::Stats Engine::stats() const {
+  Stats s;
+  s.rule_evaluations = rule_evaluations_;
+  for (const auto& [fp, g] : groups_) {
+    if (!g->alert) continue;
+    if (g->alert->state == kFiring) ++s.firing;
+    if (g->alert->state == kAcked) ++s.acknowledged;
+    if (g->alert->silenced) ++s.silenced;
+    if (g->alert->inhibited) ++s.inhibited;
+  }
+  return s;
 }
 
 std::optional<TimePoint> Engine::next_deadline() const {

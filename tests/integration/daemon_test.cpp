@@ -79,6 +79,8 @@ TEST_CASE("vigie run takes events over HTTP, stores them once, and stops cleanly
   CHECK(metrics.body.find("vigie_events_stored_total{source=\"alertmanager\"} 1") != std::string::npos);
   CHECK(metrics.body.find("vigie_events_deduplicated_total{source=\"alertmanager\"} 1") != std::string::npos);
   CHECK(metrics.body.find("vigie_reload_success 1") != std::string::npos);
+  CHECK(metrics.body.find("vigie_jobs_created_total{kind=\"notify\"} 1") != std::string::npos);  // the disk alert's post
+  CHECK(metrics.body.find("vigie_store_commit_seconds_count") != std::string::npos);
 
   // A broken rule file: the reload fails, says why, and the last good rules keep running.
   std::ofstream(ws.dir / "rules" / "bad.toml") << "[[rule]]\nname = \"x\"\nwhen = 'kind =='\n";

@@ -82,6 +82,12 @@ class Engine {
   // A worker's result: marks the job and, for a posted Slack message, remembers channel and ts.
   EngineOutput job_finished(const std::string& job_id, bool ok, const nlohmann::json& output);
 
+  struct Stats {
+    std::uint64_t rule_evaluations = 0;  // conditions evaluated (index candidates)
+    std::size_t firing = 0, acknowledged = 0, silenced = 0, inhibited = 0;  // open alerts
+  };
+  Stats stats() const;
+
   std::optional<TimePoint> next_deadline() const;
   // Where the output of the engine's own timer goes (tick when a deadline passes).
   void set_output_sink(std::function<void(EngineOutput)> sink) { sink_ = std::move(sink); }
@@ -133,6 +139,7 @@ class Engine {
   std::optional<TimerId> timer_;
   std::optional<TimePoint> timer_at_;
   std::uint64_t event_seq_ = 0;
+  std::uint64_t rule_evaluations_ = 0;
   TimePoint last_tick_{};
   std::vector<std::uint32_t> candidates_;  // reused: no allocation per event
   std::function<void(EngineOutput)> sink_;
