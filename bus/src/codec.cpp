@@ -1,6 +1,8 @@
 // Versioned JSON codec for events.
 #include "vigie/bus/codec.h"
 
+#include "vigie/core/text.h"
+
 namespace vigie::bus {
 namespace {
 
@@ -64,6 +66,8 @@ tl::expected<Event, CodecError> event_from_json(const nlohmann::json& j) {
 }
 
 tl::expected<Event, CodecError> decode_event(std::string_view body) {
+  // +2: the body object and attrs around the attributes' own nesting.
+  if (json_nesting_depth(body) > kMaxJsonDepth + 2) return fail("event body is nested too deeply");
   auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return fail("event body is not valid JSON");
   return event_from_json(j);

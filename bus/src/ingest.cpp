@@ -13,6 +13,7 @@
 #include "frames.h"
 #include "waker.h"
 #include "vigie/bus/codec.h"
+#include "vigie/core/text.h"
 
 namespace vigie::bus {
 
@@ -272,6 +273,10 @@ std::vector<IngestBatch> IngestServer::drain(std::size_t max_events) {
     }
     IngestBatch batch;
     batch.peer = frames[0];
+    if (json_nesting_depth(frames[2]) > kMaxJsonDepth + 4) {
+      impl_->log.warn("ingest batch nested too deeply: dropped");
+      continue;
+    }
     auto body = nlohmann::json::parse(frames[2], nullptr, false);
     if (body.is_discarded() || !body.is_object() || body.value("v", 0) != kBusVersion ||
         !body.contains("seq") || !body["seq"].is_number_unsigned() || !body.contains("events") ||

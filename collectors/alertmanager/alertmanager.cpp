@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "vigie/core/text.h"
+
 namespace vigie::collectors {
 namespace {
 
@@ -87,6 +89,9 @@ tl::expected<bus::Event, ParseError> to_event(const json& alert, std::size_t ind
 }
 
 tl::expected<json, ParseError> parse_json(std::string_view body) {
+  if (json_nesting_depth(body) > kMaxJsonDepth) {
+    return fail("invalid body", "nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  }
   auto j = json::parse(body, nullptr, false);
   if (j.is_discarded()) return fail("malformed JSON", "the body is not valid JSON");
   return j;

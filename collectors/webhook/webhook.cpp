@@ -1,5 +1,6 @@
 // Generic webhooks → events, with HMAC or token verification.
 #include "vigie/collectors/webhook.h"
+#include "vigie/core/text.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -150,6 +151,9 @@ WebhookAuth verify_webhook(const WebhookConfig& cfg, std::string_view body,
 
 tl::expected<std::vector<bus::Event>, ParseError> parse_webhook(const WebhookConfig& cfg,
                                                                std::string_view body, TimePoint now) {
+  if (json_nesting_depth(body) > kMaxJsonDepth) {
+    return fail("invalid body", "nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  }
   auto j = json::parse(body, nullptr, false);
   if (j.is_discarded()) return fail("malformed JSON", "the body is not valid JSON");
   std::vector<bus::Event> out;

@@ -74,7 +74,13 @@ TEST_CASE("vigie run takes events over HTTP, stores them once, and stops cleanly
   CHECK(http.request("POST", "/api/v2/alerts", "{nope").status == 400);
   CHECK(http.request("POST", "/webhooks/../etc", "{}").status == 404);
   CHECK(http.request("GET", "/api/v2/alerts").status == 405);
-  CHECK(http.request("GET", "/healthz").body == R"({"status":"ok"})");
+  // Hostile bodies get clear errors and the daemon lives on.
+  const std::string deep = R"({"deploy_id":"x","a":)" + std::string(300000, '[') + std::string(300000, ']') + "}";
+  CHECK(http.request("POST", "/webhooks/deploys", deep).status == 400);
+  CHECK(http.request("POST", "/api/v2/alerts", std::string("\xff\xfe\x00junk", 7)).status == 400);
+  CHECK(http.request("POST", "/api/v2/alerts", std::string(2 << 20, 'x')).status == 413);
+  HttpClient fresh(port);
+  CHECK(fresh.request("GET", "/healthz").body == R"({"status":"ok"})");
   const auto metrics = http.request("GET", "/metrics");
   CHECK(metrics.body.find("vigie_events_stored_total{source=\"alertmanager\"} 1") != std::string::npos);
   CHECK(metrics.body.find("vigie_events_deduplicated_total{source=\"alertmanager\"} 1") != std::string::npos);

@@ -86,3 +86,14 @@ TEST_CASE("webhook names cannot traverse paths") {
   CHECK(valid_webhook_name("ci_builds-2"));
   for (const char* bad : {"", "..", "../etc", "a/b", "a.b", "%2e%2e"}) CHECK_FALSE(valid_webhook_name(bad));
 }
+
+TEST_CASE("deeply nested bodies are refused before parsing, not a stack overflow") {
+  const std::string deep = "{\"deploy_id\":\"d\",\"a\":" + std::string(400000, '[') + std::string(400000, ']') + "}";
+  auto r = parse_webhook(deploys(), deep, kNow);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().detail == "nested deeper than 64 levels");
+  auto am = parse_alertmanager_alerts("[" + std::string(100000, '{') + "]", kNow);
+  REQUIRE_FALSE(am);
+  // Brackets inside strings do not count.
+  CHECK(parse_webhook(deploys(), R"({"deploy_id":"[[[[{{{{","msg":"]]]]"})", kNow).has_value());
+}

@@ -21,3 +21,10 @@ TEST_CASE("closest_match suggests likely typos only") {
   CHECK(closest_match("max_body_byte", keys) == "max_body_bytes");
   CHECK(closest_match("database", keys).empty());
 }
+
+TEST_CASE("json nesting depth counts brackets outside strings only") {
+  CHECK(json_nesting_depth("{}") == 1);
+  CHECK(json_nesting_depth(R"({"a":[1,{"b":[]}]})") == 4);
+  CHECK(json_nesting_depth(R"({"a":"[[[[\"]]]"})") == 1);
+  CHECK(json_nesting_depth(std::string(1000, '[')) == 1000);
+}
