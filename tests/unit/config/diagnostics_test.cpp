@@ -114,3 +114,13 @@ TEST_CASE("offsets inside string values map to the exact line and column") {
   CHECK(locate_in_string(d, multi->pos(), oops) == SourcePos{"m.toml", 5, 7});
   CHECK(locate_in_string(d, multi->pos(), 0) == SourcePos{"m.toml", 4, 1});
 }
+
+TEST_CASE("inputs that trip TOML++ 3.3 bugs give a syntax error, not an abort") {
+  // TOML++ issues #190 and #295: an assertion in builds without NDEBUG, and __builtin_unreachable.
+  for (const std::string text : {std::string("[+.\n"), std::string("\n\xd1\x80")}) {
+    Diagnostics d;
+    CHECK(parse_toml(text, "bug.toml", d) == nullptr);
+    REQUIRE(d.items().size() == 1);
+    CHECK(d.items()[0].code == kTomlSyntax.code);
+  }
+}
