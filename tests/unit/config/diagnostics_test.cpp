@@ -117,7 +117,7 @@ TEST_CASE("offsets inside string values map to the exact line and column") {
 
 TEST_CASE("inputs that trip TOML++ 3.3 bugs give a syntax error, not an abort") {
   // TOML++ issues #190 and #295: an assertion in builds without NDEBUG, and __builtin_unreachable.
-  for (const std::string text : {std::string("[+.\n"), std::string("\n\xd1\x80")}) {
+  for (const std::string& text : {std::string("[+.\n"), std::string("\n\xd1\x80")}) {
     Diagnostics d;
     CHECK(parse_toml(text, "bug.toml", d) == nullptr);
     REQUIRE(d.items().size() == 1);
