@@ -39,9 +39,15 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   test_cmd->add_flag("--json", test.json, "Print the results as one JSON document");
 
   RunOptions run;
-  auto* run_cmd = app.add_subcommand("run", "Run the daemon: HTTP ingest, the engine, and (soon) workers");
+  auto* run_cmd = app.add_subcommand("run", "Run the daemon: HTTP intake, the engine and workers");
   run_cmd->add_option("-c,--config", run.config_path, "Path to vigie.toml")->required();
-  run_cmd->add_option("--role", run.role, "all (default): every role in this process");
+  run_cmd->add_option("--role", run.role,
+                      "all (default): every role in this process; collector, engine or worker: one role, "
+                      "over [bus] mode = \"tcp\"")
+      ->check(CLI::IsMember({"all", "collector", "engine", "worker"}));
+  run_cmd->add_option("--listen", run.listen,
+                      "host:port for HTTP (overrides [server] listen); engine and worker roles serve "
+                      "/healthz and /metrics there");
   run_cmd->add_option("--log-level", run.log_level, "debug, info, warn or error (overrides [log] level)");
 
   EventsOptions events;

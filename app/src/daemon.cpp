@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "http_api.h"
+#include "job_handlers.h"
 #include "vigie/app/catalogs.h"
 #include "vigie/app/system_clock.h"
 #include "vigie/bus/fanout.h"
@@ -74,7 +75,9 @@ struct EngineLoop {
   Clock& clock;
   Metrics& metrics;
   bus::BusContext& bus;
-  bus::Endpoints endpoints;
+  bus::Endpoints endpoints;  // what to bind
+  Duration worker_timeout;
+  bus::Endpoints bound;  // with the real ports, set before start() returns
   std::unique_ptr<store::Store> store;
   TaskQueue tasks;
   std::atomic<bool> stopping{false};
@@ -86,7 +89,7 @@ struct EngineLoop {
   EngineLoop(config::Config c, const KindCatalogs& k, Logging& l, Clock& cl, Metrics& m, bus::BusContext& b,
              bus::Endpoints e, std::unique_ptr<store::Store> s)
       : cfg(std::move(c)), catalogs(k), logging(l), log(l.logger("engine")), clock(cl), metrics(m), bus(b),
-        endpoints(std::move(e)), store(std::move(s)) {}
+        endpoints(std::move(e)), worker_timeout(cfg.bus.worker_timeout), store(std::move(s)) {}
 
   rules::RuleSetPtr load_rules(std::string& diagnostics) {
     rules::RuleLoadContext ctx;
@@ -109,8 +112,13 @@ struct EngineLoop {
       try {
         run(initial, ready);
       } catch (const std::exception& e) {
+        // Before `ready` (a bind failed, say) the caller learns it from the promise.
         log.error("engine loop stopped", {{"error", e.what()}});
         store_ok = false;
+        try {
+          ready.set_value(false);
+        } catch (const std::future_error&) {
+        }
       }
     });
     return ready_future.get();
@@ -124,8 +132,11 @@ struct EngineLoop {
 
   void run(rules::RuleSetPtr initial, std::promise<bool>& ready) {
     bus::IngestServer ingest(bus, endpoints.ingest, logging.logger("bus:ingest"));
-    bus::JobDispatcher dispatcher(bus, {endpoints.jobs}, clock, logging.logger("bus:jobs"));
+    bus::JobDispatcher::Options dispatch_options{endpoints.jobs};
+    dispatch_options.heartbeat_timeout = worker_timeout;
+    bus::JobDispatcher dispatcher(bus, dispatch_options, clock, logging.logger("bus:jobs"));
     bus::Publisher publisher(bus, endpoints.events, logging.logger("bus:events"));
+    bound = {ingest.bound_endpoint(), dispatcher.bound_endpoint(), publisher.bound_endpoint()};
     rules::EngineOptions options;
     if (!cfg.slack.default_channel.empty()) options.default_channel = cfg.slack.default_channel;
     rules::Engine engine(*store, clock, logging.logger("engine"), options);
@@ -339,6 +350,15 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err) 
   sigset_t signals = daemon_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  const std::string role = options.role.empty() ? "all" : options.role;
+  if (role != "all" && role != "collector" && role != "engine" && role != "worker") {
+    err << "vigie run: unknown --role '" << role << "': use all, collector, engine or worker\n";
+    return 2;
+  }
+  const bool run_engine = role == "all" || role == "engine";
+  const bool run_intake = role == "all" || role == "collector";
+  const bool run_worker = role == "all" || role == "worker";
+
   const KindCatalogs catalogs = builtin_catalogs();
   config::Diagnostics diags;
   auto cfg = config::load_config(options.config_path, catalogs.for_config(), diags);
@@ -347,9 +367,9 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err) 
     err << diags.render_text();
     return 1;
   }
-  if (options.role != "all") {
-    err << "vigie run: --role " << options.role
-        << " (separate processes over tcp) is not available yet; run every role with --role all\n";
+  if (role != "all" && cfg->bus.mode != "tcp") {
+    err << "vigie run: --role " << role << " runs one role of several processes: set [bus] mode = \"tcp\" "
+        << "and its ingest, jobs and events endpoints in " << cfg->path << " (see docs/operations.md)\n";
     return 2;
   }
   const auto level = parse_log_level(options.log_level.empty() ? cfg->log_level : options.log_level);
@@ -358,91 +378,157 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err) 
   SystemClock clock;
   Metrics metrics;
 
+  // Where this process connects (`connect`) and, for the engine, what it binds (`bind`).
+  bus::Endpoints connect, bind;
+  if (cfg->bus.mode == "tcp") {
+    connect = {cfg->bus.ingest, cfg->bus.jobs, cfg->bus.events};
+    bind = {cfg->bus.ingest_bind.empty() ? cfg->bus.ingest : cfg->bus.ingest_bind,
+            cfg->bus.jobs_bind.empty() ? cfg->bus.jobs : cfg->bus.jobs_bind,
+            cfg->bus.events_bind.empty() ? cfg->bus.events : cfg->bus.events_bind};
+  }
+
   // Secrets the HTTP side needs now; others are read by the roles that use them.
   std::vector<collectors::WebhookConfig> webhooks;
-  for (const auto& w : cfg->webhooks) {
-    std::optional<std::string> hmac, shared;
-    if (auto ref = w.options.secret("hmac_secret")) hmac = config::resolve_secret(*ref, "hmac_secret", *secrets, diags);
-    if (auto ref = w.options.secret("shared_secret")) shared = config::resolve_secret(*ref, "shared_secret", *secrets, diags);
-    webhooks.push_back(collectors::WebhookConfig::from_options(w.name, w.options, hmac, shared));
+  if (run_intake) {
+    for (const auto& w : cfg->webhooks) {
+      std::optional<std::string> hmac, shared;
+      if (auto ref = w.options.secret("hmac_secret")) hmac = config::resolve_secret(*ref, "hmac_secret", *secrets, diags);
+      if (auto ref = w.options.secret("shared_secret")) shared = config::resolve_secret(*ref, "shared_secret", *secrets, diags);
+      webhooks.push_back(collectors::WebhookConfig::from_options(w.name, w.options, hmac, shared));
+    }
   }
   if (diags.has_errors()) {
     err << secrets->redact(diags.render_text());
     return 1;
   }
 
-  auto store = store::Store::open(cfg->store.path);
-  if (!store) {
-    err << "vigie run: " << store.error().message << '\n';
-    return 2;
-  }
-
   bus::BusContext bus;
-  bus::Endpoints endpoints;
-  EngineLoop engine(*cfg, catalogs, logging, clock, metrics, bus, endpoints, std::move(*store));
-  std::string diagnostics;
-  auto rules = engine.load_rules(diagnostics);
-  if (!rules) {
-    err << diagnostics;
-    return 1;
+  std::unique_ptr<EngineLoop> engine;
+  std::size_t rule_count = 0;
+  if (run_engine) {
+    auto store = store::Store::open(cfg->store.path);
+    if (!store) {
+      err << "vigie run: " << store.error().message << '\n';
+      return 2;
+    }
+    engine = std::make_unique<EngineLoop>(*cfg, catalogs, logging, clock, metrics, bus, bind, std::move(*store));
+    std::string diagnostics;
+    auto rules = engine->load_rules(diagnostics);
+    if (!rules) {
+      err << diagnostics;
+      return 1;
+    }
+    rule_count = rules->rules().size();
+    if (!engine->start(rules)) {
+      err << "vigie run: the engine could not start (a bus address in use?): see the log above\n";
+      engine->stop();
+      return 2;
+    }
+    if (cfg->bus.mode == "tcp") {
+      out << "vigie: engine bound ingest=" << engine->bound.ingest << " jobs=" << engine->bound.jobs
+          << " events=" << engine->bound.events << std::endl;
+    }
   }
-  engine.start(rules);
 
-  bus::IngestClient::Options ingest_options{endpoints.ingest};
-  ingest_options.name = "http";
-  bus::IngestClient ingest(bus, ingest_options, clock, logging.logger("bus:producer"));
-
-  HttpApi api;
-  api.clock = &clock;
-  api.metrics = &metrics;
-  api.submit = [&ingest](std::vector<bus::Event> events, bus::IngestCallback done) {
-    ingest.submit(std::move(events), std::move(done));
-  };
-  api.health = [&engine]() -> std::pair<bool, std::string> {
-    std::lock_guard lock(engine.health_mutex);
-    if (!engine.store_ok) return {false, "store: " + engine.store_error};
-    return {true, ""};
-  };
-  api.reload = [&engine](std::function<void(bool, std::string)> done) { engine.reload(std::move(done)); };
-  api.webhooks = webhooks;
-
-  auto listen = net::split_host_port(cfg->server.listen);
-  net::HttpServer::Options http_options;
-  http_options.address = listen->first;
-  http_options.port = listen->second;
-  http_options.max_body_bytes = static_cast<std::size_t>(cfg->server.max_body_bytes);
-  http_options.threads = 2;
-  auto server = net::HttpServer::start(http_options, make_http_handler(api), logging.logger("http"));
-  if (!server) {
-    err << "vigie run: " << (*server ? "" : server.error()) << '\n';
-    engine.stop();
-    return 2;
+  std::unique_ptr<bus::IngestClient> ingest;
+  if (run_intake) {
+    bus::IngestClient::Options ingest_options{connect.ingest};
+    ingest_options.name = "http";
+    ingest = std::make_unique<bus::IngestClient>(bus, ingest_options, clock, logging.logger("bus:producer"));
   }
-  RuleWatcher watcher(*cfg, [&engine] { engine.reload([](bool, std::string) {}); }, logging.logger("rules"));
-  out << "vigie: listening on http://" << listen->first << ":" << (*server)->port() << std::endl;
-  log.info("started", {{"listen", listen->first + ":" + std::to_string((*server)->port())},
-                       {"rules", rules->rules().size()},
-                       {"store", cfg->store.path}});
 
-  int exit_code = 0;
+  std::vector<std::unique_ptr<bus::JobWorker>> workers;
+  if (run_worker) {
+    bus::JobWorker::Options worker_options{connect.jobs};
+    worker_options.name = role == "worker" ? "worker:" + std::to_string(::getpid()) : "worker";
+    worker_options.heartbeat_interval = std::max(Duration{100}, cfg->bus.worker_timeout / 3);
+    workers.push_back(std::make_unique<bus::JobWorker>(bus, worker_options, make_job_handler(*cfg, logging), clock,
+                                                       logging.logger("bus:worker")));
+  }
+
+  // The HTTP server: intake roles always; the engine and worker roles only with --listen, for
+  // their health, metrics (and the engine's reload).
+  std::unique_ptr<net::HttpServer> server;
+  const std::string listen_text = !options.listen.empty() ? options.listen : run_intake ? cfg->server.listen : "";
+  if (!listen_text.empty()) {
+    HttpApi api;
+    api.clock = &clock;
+    api.metrics = &metrics;
+    api.role = role;
+    if (ingest) {
+      api.submit = [&ingest](std::vector<bus::Event> events, bus::IngestCallback done) {
+        ingest->submit(std::move(events), std::move(done));
+      };
+      api.webhooks = webhooks;
+    }
+    if (engine) {
+      api.reload = [&engine](std::function<void(bool, std::string)> done) { engine->reload(std::move(done)); };
+    }
+    api.health = [&engine, &ingest]() -> std::pair<bool, std::string> {
+      if (engine) {
+        std::lock_guard lock(engine->health_mutex);
+        if (!engine->store_ok) return {false, "store: " + engine->store_error};
+      }
+      if (ingest && !ingest->engine_answering()) return {false, "bus: the engine does not acknowledge events"};
+      return {true, ""};
+    };
+    auto listen = net::split_host_port(listen_text);
+    if (!listen) {
+      err << "vigie run: --listen '" << listen_text << "' is not host:port\n";
+      return 2;
+    }
+    net::HttpServer::Options http_options;
+    http_options.address = listen->first;
+    http_options.port = listen->second;
+    http_options.max_body_bytes = static_cast<std::size_t>(cfg->server.max_body_bytes);
+    http_options.threads = 2;
+    auto started = net::HttpServer::start(http_options, make_http_handler(api), logging.logger("http"));
+    if (!started) {
+      err << "vigie run: " << started.error() << '\n';
+      workers.clear();
+      if (ingest) ingest->stop();
+      if (engine) engine->stop();
+      return 2;
+    }
+    server = std::move(*started);
+    out << "vigie: listening on http://" << listen->first << ":" << server->port() << std::endl;
+  }
+  std::unique_ptr<RuleWatcher> watcher;
+  if (engine) {
+    watcher = std::make_unique<RuleWatcher>(*cfg, [&engine] { engine->reload([](bool, std::string) {}); },
+                                            logging.logger("rules"));
+  }
+  out << "vigie: running role " << role << std::endl;
+  log.info("started", {{"role", role},
+                       {"listen", server ? listen_text : std::string("-")},
+                       {"rules", rule_count},
+                       {"store", run_engine ? cfg->store.path : std::string("-")}});
+
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
+      if (!engine) {
+        log.info("SIGHUP ignored: rules are reloaded by the engine process");
+        continue;
+      }
       log.info("SIGHUP: reloading rules");
-      engine.reload([&log](bool ok, std::string) { log.info(ok ? "reload done" : "reload failed"); });
+      engine->reload([&log](bool ok, std::string) { log.info(ok ? "reload done" : "reload failed"); });
       continue;
     }
     log.info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
     break;
   }
-  // Stop intake first, let requests in flight get their acks, then stop the engine (it drains).
-  (*server)->stop(std::chrono::milliseconds(5000));
-  ingest.stop();
-  engine.stop();
+  // Stop intake first, let requests in flight get their acks, then stop the engine (it drains),
+  // then the workers (a job cut short is dispatched again at the next start).
+  if (server) server->stop(std::chrono::milliseconds(5000));
+  if (ingest) ingest->stop();
+  watcher.reset();
+  if (engine) engine->stop();
+  for (auto& w : workers) w->stop();
   log.info("stopped");
   logging.flush();
-  return exit_code;
+  return 0;
 }
 
 }  // namespace vigie::app

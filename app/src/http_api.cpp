@@ -88,14 +88,21 @@ net::HttpHandler make_http_handler(HttpApi api) {
       reply(HttpResponse::text(200, api->metrics->render(), "text/plain; version=0.0.4"));
       return;
     }
+    auto served_elsewhere = [&](const char* what, const char* where) {
+      reply(HttpResponse::json_error(404, std::string(what) + " is not served by this process",
+                                     "this process runs role " + api->role + "; " + where));
+    };
     if (path == "/-/reload") {
       if (!method_is("POST")) return;
+      if (!api->reload) return served_elsewhere("reload", "POST /-/reload to the engine, or send it SIGHUP");
       api->reload([reply](bool ok, std::string diagnostics) {
         reply(ok ? HttpResponse::json(200, R"({"reloaded":true})")
                  : HttpResponse::json_error(400, "reload failed; the last good rule set keeps running", diagnostics));
       });
       return;
     }
+    const bool ingest_route = path == "/api/v2/alerts" || path.rfind("/webhooks/", 0) == 0;
+    if (ingest_route && !api->submit) return served_elsewhere("event intake", "send events to the collector");
     if (path == "/api/v2/alerts" || path == "/webhooks/alertmanager") {
       if (!method_is("POST")) return;
       const bool api_v2 = path == "/api/v2/alerts";

@@ -18,12 +18,14 @@ namespace vigie::app {
 
 struct HttpApi {
   Clock* clock = nullptr;
+  std::string role = "all";  // named in the 404 of a route another role's process serves
   Metrics* metrics = nullptr;
-  // Sends events to the engine; the callback gets one result per event once acked.
+  // Sends events to the engine; the callback gets one result per event once acked. Unset in
+  // engine and worker processes: their ingest routes answer 404.
   std::function<void(std::vector<bus::Event>, bus::IngestCallback)> submit;
   // ok, and a reason when not ok.
   std::function<std::pair<bool, std::string>()> health;
-  // Reloads rules; the callback gets ok and the diagnostics text.
+  // Reloads rules; the callback gets ok and the diagnostics text. Unset outside the engine.
   std::function<void(std::function<void(bool, std::string)>)> reload;
   std::vector<collectors::WebhookConfig> webhooks;
 };

@@ -69,6 +69,7 @@ struct IngestClient::Impl {
   std::deque<Pending> queue;              // guarded by mutex
   std::map<std::uint64_t, Pending> sent;  // I/O thread only
   std::atomic<std::size_t> in_flight{0};
+  std::atomic<bool> engine_answering{true};  // false after a batch timed out, until the next ack
   std::uint64_t next_seq = 1;  // guarded by mutex
 
   Impl(BusContext& ctx, Options o, Clock& c, Logger l)
@@ -176,6 +177,7 @@ struct IngestClient::Impl {
     auto done = std::move(it->second.done);
     sent.erase(it);
     in_flight = sent.size();
+    engine_answering = true;
     done(std::move(results));
   }
 
@@ -185,6 +187,7 @@ struct IngestClient::Impl {
       if (it->second.deadline <= now) {
         it->second.done(all_with(it->second.ids, IngestStatus::timeout, "no ack from the engine in time"));
         it = sent.erase(it);
+        engine_answering = false;
       } else {
         ++it;
       }
@@ -232,6 +235,7 @@ std::vector<IngestResult> IngestClient::submit_and_wait(std::vector<Event> event
 }
 
 std::size_t IngestClient::in_flight() const { return impl_->in_flight; }
+bool IngestClient::engine_answering() const { return impl_->engine_answering; }
 
 void IngestClient::stop() { impl_->stop(); }
 

@@ -37,12 +37,19 @@ constexpr std::array<OptionSpec, 2> kStoreOptions{{
 }};
 constexpr OptionTable kStoreTable{"store", "Event and alert store", kStoreOptions};
 
-constexpr std::array<OptionSpec, 4> kBusOptions{{
+constexpr std::array<OptionSpec, 8> kBusOptions{{
     {"mode", OptionType::enumeration, "inproc", false,
      "inproc: every role in one process; tcp: roles in separate processes", kBusModes},
-    {"ingest", OptionType::string, "", false, "tcp mode: endpoint of the acked event ingest"},
-    {"jobs", OptionType::string, "", false, "tcp mode: endpoint jobs are dispatched on"},
-    {"events", OptionType::string, "", false, "tcp mode: endpoint of the event fan-out"},
+    {"ingest", OptionType::string, "", false,
+     "tcp mode: endpoint of the acked event ingest, as collectors connect to it (tcp://host:port)"},
+    {"jobs", OptionType::string, "", false, "tcp mode: endpoint workers connect to for jobs"},
+    {"events", OptionType::string, "", false, "tcp mode: endpoint observers connect to for the event fan-out"},
+    {"ingest_bind", OptionType::string, "", false,
+     "tcp mode: address the engine binds for ingest (tcp://0.0.0.0:port for other hosts); default: ingest"},
+    {"jobs_bind", OptionType::string, "", false, "tcp mode: address the engine binds for jobs; default: jobs"},
+    {"events_bind", OptionType::string, "", false, "tcp mode: address the engine binds for the fan-out; default: events"},
+    {"worker_timeout", OptionType::duration, "15s", false,
+     "A worker silent this long is presumed dead and its job is dispatched again"},
 }};
 constexpr OptionTable kBusTable{"bus", "Message bus between roles", kBusOptions};
 
@@ -326,11 +333,19 @@ std::optional<Config> load_config(const std::string& path, const Catalogs& catal
     cfg.bus.ingest = v.string("ingest");
     cfg.bus.jobs = v.string("jobs");
     cfg.bus.events = v.string("events");
+    cfg.bus.ingest_bind = v.string("ingest_bind");
+    cfg.bus.jobs_bind = v.string("jobs_bind");
+    cfg.bus.events_bind = v.string("events_bind");
+    cfg.bus.worker_timeout = v.duration("worker_timeout");
     if (cfg.bus.mode == "tcp") {
       for (auto [name, value] : {std::pair{"ingest", &cfg.bus.ingest},
                                  {"jobs", &cfg.bus.jobs},
-                                 {"events", &cfg.bus.events}}) {
-        if (!is_tcp_endpoint(*value)) {
+                                 {"events", &cfg.bus.events},
+                                 {"ingest_bind", &cfg.bus.ingest_bind},
+                                 {"jobs_bind", &cfg.bus.jobs_bind},
+                                 {"events_bind", &cfg.bus.events_bind}}) {
+        const bool optional_bind = std::string_view(name).ends_with("_bind") && value->empty();
+        if (!optional_bind && !is_tcp_endpoint(*value)) {
           diags.error(v.pos(name), kBadBusEndpoint.code,
                       fmt_message(kBadBusEndpoint, name, *value));
         }

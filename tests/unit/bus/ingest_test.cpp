@@ -81,7 +81,7 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("a batch is acked per event after the engine stores it; duplicates are acked as such") {
+TEST_CASE("a batch is acked per event after the engine stores it, duplicates are acked as such") {
   Fixture f;
   FakeEngine engine(f.ctx, "inproc://ingest-test-1", f.logging.logger("engine"));
   engine.start();
@@ -97,7 +97,7 @@ TEST_CASE("a batch is acked per event after the engine stores it; duplicates are
   CHECK(engine.stored == std::set<std::string>{"a", "b", "c"});
 }
 
-TEST_CASE("no more than `window` batches are in flight; the rest wait, none is lost") {
+TEST_CASE("no more than `window` batches are in flight, the rest wait, none is lost") {
   Fixture f;
   FakeEngine engine(f.ctx, "inproc://ingest-test-2", f.logging.logger("engine"));
   engine.hold = true;
@@ -136,6 +136,12 @@ TEST_CASE("without an ack before the deadline on the injected clock, the batch t
   REQUIRE(fut.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
   auto r = fut.get();
   CHECK(r[0].status == IngestStatus::timeout);
+  // A collector's health check reads this: the engine is not answering, until it acks again.
+  CHECK_FALSE(client.engine_answering());
+  engine.hold = false;
+  auto again = client.submit_and_wait({event("y")});
+  CHECK(again[0].status == IngestStatus::stored);
+  CHECK(client.engine_answering());
 }
 
 TEST_CASE("a full queue answers overloaded at once") {
@@ -170,7 +176,7 @@ TEST_CASE("ingest works over tcp on 127.0.0.1 with an OS-chosen port") {
   CHECK(r[0].status == IngestStatus::stored);
 }
 
-TEST_CASE("an undecodable event is rejected with a reason; the rest of its batch is stored") {
+TEST_CASE("an undecodable event is rejected with a reason, the rest of its batch is stored") {
   Fixture f;
   IngestServer server(f.ctx, "inproc://ingest-test-6", f.logging.logger("engine"));
   zmq::socket_t raw(f.ctx.zmq(), zmq::socket_type::dealer);

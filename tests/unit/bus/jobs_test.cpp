@@ -129,7 +129,7 @@ TEST_CASE("a job whose worker goes silent is dispatched again to another worker"
   hang = false;
 }
 
-TEST_CASE("an overrunning job is dispatched again; the first result wins, the late one is dropped") {
+TEST_CASE("an overrunning job is dispatched again, the first result wins, the late one is dropped") {
   Fixture f("inproc://jobs-4", 10min);
   std::atomic<int> calls{0};
   std::atomic<bool> release{false};

@@ -33,7 +33,7 @@ TEST_CASE("postable alerts become alertmanager.alert events with labels as attrs
   CHECK(e.time == *parse_rfc3339("2026-11-22T09:58:00Z"));
 }
 
-TEST_CASE("the same alert re-sent has the same id; resolving it gives a new one") {
+TEST_CASE("the same alert re-sent has the same id, resolving it gives a new one") {
   const std::string firing = R"([{"labels":{"alertname":"A"},"startsAt":"2026-11-22T09:00:00Z"}])";
   auto a = parse_alertmanager_alerts(firing, kNow);
   auto b = parse_alertmanager_alerts(firing, kNow + std::chrono::minutes(1));

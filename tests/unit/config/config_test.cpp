@@ -123,6 +123,28 @@ TEST_CASE("tcp bus mode needs tcp endpoints") {
   CHECK(d.items()[1].message == fmt_message(kBadBusEndpoint, "events", ""));
 }
 
+TEST_CASE("tcp bus bind addresses are optional and checked when given") {
+  Kinds kinds;
+  TempConfig good(
+      "[bus]\nmode = \"tcp\"\ningest = \"tcp://engine.lan:7701\"\njobs = \"tcp://engine.lan:7702\"\n"
+      "events = \"tcp://engine.lan:7703\"\ningest_bind = \"tcp://0.0.0.0:7701\"\nworker_timeout = \"3s\"\n");
+  Diagnostics d;
+  auto cfg = load_config(good.path(), kinds.catalogs(), d);
+  REQUIRE(cfg);
+  CHECK(cfg->bus.ingest_bind == "tcp://0.0.0.0:7701");
+  CHECK(cfg->bus.jobs_bind.empty());  // the engine binds `jobs` itself
+  CHECK(cfg->bus.worker_timeout == Duration{3'000});
+
+  TempConfig bad(
+      "[bus]\nmode = \"tcp\"\ningest = \"tcp://a:1\"\njobs = \"tcp://a:2\"\nevents = \"tcp://a:3\"\n"
+      "jobs_bind = \"inproc://x\"\n");
+  Diagnostics d2;
+  CHECK_FALSE(load_config(bad.path(), kinds.catalogs(), d2));
+  REQUIRE(d2.items().size() == 1);
+  CHECK(d2.items()[0].message == fmt_message(kBadBusEndpoint, "jobs_bind", "inproc://x"));
+  CHECK(d2.items()[0].pos.line == 6);
+}
+
 TEST_CASE("slack mode decides which secrets are required") {
   Kinds kinds;
   TempConfig t("[slack]\nmode = \"socket\"\ntoken_env = \"T\"\n");
@@ -133,7 +155,7 @@ TEST_CASE("slack mode decides which secrets are required") {
   CHECK(d.items()[0].message.find("app_token") != std::string::npos);
 }
 
-TEST_CASE("access: read roles must exist; group handles are members") {
+TEST_CASE("access: read roles must exist, group handles are members") {
   Kinds kinds;
   TempConfig t("[access]\nread = [\"oncal\"]\n[access.roles]\noncall = [\"@ops-team\", \"W0123ABC\"]\n");
   Diagnostics d;
@@ -143,7 +165,7 @@ TEST_CASE("access: read roles must exist; group handles are members") {
   CHECK(d.items()[0].notes.front() == fmt_message(kNoteDidYouMean, "oncall"));
 }
 
-TEST_CASE("rule globs expand relative to vigie.toml, sorted; an empty match is a warning") {
+TEST_CASE("rule globs expand relative to vigie.toml, sorted, an empty match is a warning") {
   Kinds kinds;
   TempConfig t("rules = [\"rules/*.toml\", \"more/*.toml\"]\n");
   std::ofstream(t.dir / "rules" / "b.toml") << "";

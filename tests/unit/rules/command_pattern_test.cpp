@@ -52,7 +52,7 @@ TEST_CASE("bad arguments say what was expected") {
         "a duration such as 30m for 'd', not 'soon'");
 }
 
-TEST_CASE("quoting groups words and keeps escaped quotes; an open quote is refused") {
+TEST_CASE("quoting groups words and keeps escaped quotes, an open quote is refused") {
   CHECK(words("say \"hello world\" \"a \\\"b\\\"\"") ==
         std::vector<std::string>{"say", "hello world", "a \"b\""});
   CHECK_FALSE(CommandPattern::split_words("say \"oops").has_value());

@@ -119,7 +119,7 @@ TEST_CASE("and, or, not and parentheses with the usual precedence") {
   CHECK_FALSE(eval("not true", kAttrs));
 }
 
-TEST_CASE("a missing or null field makes every comparison false; not inverts that") {
+TEST_CASE("a missing or null field makes every comparison false, not inverts that") {
   for (const char* expr : {R"(host == "db1")", R"(host != "db1")", "host > 1", "host < 1",
                            R"(host in ["a"])", R"(host contains "a")", R"(host starts_with "a")",
                            R"(host matches ".*")", "host exists", "closed_at exists",

@@ -146,7 +146,7 @@ TEST_CASE("groups are separate alerts") {
   CHECK(h.open_alerts().size() == 2);
 }
 
-TEST_CASE("the window clearing resolves; firing again is a new occurrence linked to the last") {
+TEST_CASE("the window clearing resolves, firing again is a new occurrence linked to the last") {
   Harness h(kBurst);
   for (int i = 0; i < 3; ++i) h.send("sentry.issue", err());
   const auto first = h.open_alerts().at(0);
@@ -238,7 +238,7 @@ absent_for = "25h"
   CHECK(h.open_alerts().empty());
 }
 
-TEST_CASE("acknowledging stops escalation; unacknowledged alerts escalate once, on time") {
+TEST_CASE("acknowledging stops escalation, unacknowledged alerts escalate once, on time") {
   const std::string rules = kBurst + R"(escalate = { after = "15m", notify = ["#ops-escalation"], mention = ["@oncall"] }
 repeat = "1h"
 )";
@@ -318,7 +318,7 @@ TEST_CASE("silences: no post while silenced, the message still updated on resolv
   CHECK(h.count_jobs("post") == 2);
 }
 
-TEST_CASE("a silence created on a posted alert updates its message; expire_on_resolve ends it") {
+TEST_CASE("a silence created on a posted alert updates its message, expire_on_resolve ends it") {
   Harness h(kBurst);
   for (int i = 0; i < 3; ++i) h.send("sentry.issue", err());
   REQUIRE(h.count_jobs("post") == 1);

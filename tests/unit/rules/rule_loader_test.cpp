@@ -189,7 +189,7 @@ action = "b"
   CHECK(d.items()[1].pos.column == 25);  // at "wrd" inside the string
 }
 
-TEST_CASE("lint warnings: unused action, macro and list; count of one; contradictory equalities") {
+TEST_CASE("lint warnings: unused action, macro and list, count of one, contradictory equalities") {
   config::Diagnostics d;
   auto set = load_text(R"(
 [[macro]]

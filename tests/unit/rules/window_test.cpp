@@ -41,7 +41,7 @@ TEST_CASE("count: the condition clears when the oldest event leaves the window")
   CHECK(w.value() == 2);
 }
 
-TEST_CASE("count: late events within tolerance count; older ones are ignored and counted") {
+TEST_CASE("count: late events within tolerance count, older ones are ignored and counted") {
   WindowTracker w(RuleWindow::count(3, 10min), T0);
   w.observe(at(5min), at(5min));
   w.observe(at(6min), at(6min));
@@ -53,7 +53,7 @@ TEST_CASE("count: late events within tolerance count; older ones are ignored and
   CHECK(old.late_ignored() == 1);
 }
 
-TEST_CASE("count: a forward clock jump does not fire on stale events; future times clamp to now") {
+TEST_CASE("count: a forward clock jump does not fire on stale events, future times clamp to now") {
   WindowTracker w(RuleWindow::count(3, 10min), T0);
   w.observe(at(0s), at(0s));
   w.observe(at(1min), at(1min));

@@ -117,7 +117,7 @@ TEST_CASE("a batch that fails in the middle stores none of its events") {
   CHECK(*s->insert_events(next) == std::vector<bool>{true});
 }
 
-TEST_CASE("events_between streams in stored order; scan_events in event-time order") {
+TEST_CASE("events_between streams in stored order, scan_events in event-time order") {
   auto s = open_store(":memory:");
   // Stored in this order; event times out of order (late arrivals, a collector catching up).
   std::vector<bus::Event> batch{event("c", 30s), event("a", 10s), event("late", 5s), event("b", 20s),

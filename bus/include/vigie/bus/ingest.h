@@ -55,6 +55,9 @@ class IngestClient {
   std::vector<IngestResult> submit_and_wait(std::vector<Event> events);
 
   std::size_t in_flight() const;
+  // False once a batch went unacked past ack_timeout, until an ack arrives again: the engine is
+  // down or unreachable (a collector process's health check).
+  bool engine_answering() const;
   void stop();
 
   struct Impl;

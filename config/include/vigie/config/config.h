@@ -25,7 +25,9 @@ struct StoreConfig {
 
 struct BusConfig {
   std::string mode = "inproc";
-  std::string ingest, jobs, events;  // tcp endpoints, tcp mode only
+  std::string ingest, jobs, events;  // tcp endpoints others connect to, tcp mode only
+  std::string ingest_bind, jobs_bind, events_bind;  // what the engine binds; empty: the above
+  Duration worker_timeout{15'000};
 };
 
 struct SlackConfig {
