@@ -157,9 +157,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     ws_.async_accept(upgrade_, [self = this->shared_from_this()](beast::error_code ec) {
       if (ec) return;
       self->id_ = ++self->server_.next_id;
-      self->server_.opened(self->id_, self, std::string(self->upgrade_[http::field::user_agent]));
+      // The hook first, then the count: a test that saw connections() grow sees what the hook
+      // did. Its send_to calls are posted, so they find the session registered.
       const std::string target(self->upgrade_.target());
       if (self->server_.options.on_connect) self->server_.options.on_connect(self->id_, target);
+      self->server_.opened(self->id_, self, std::string(self->upgrade_[http::field::user_agent]));
       if (self->server_.options.read) self->read();
     });
   }

@@ -48,7 +48,7 @@ class WsServer {
   // Closes every connection's socket without a close frame (a crash, a network cut).
   void drop();
 
-  std::size_t connections() const;       // handshakes completed so far
+  std::size_t connections() const;       // handshakes completed (and on_connect returned) so far
   std::size_t open_connections() const;  // handshakes completed and not yet closed
   std::vector<std::string> received() const;
   // The first received message (past or future) for which pred holds, waiting up to `timeout`.
