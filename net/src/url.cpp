@@ -6,7 +6,7 @@
 namespace vigie::net {
 
 std::string Url::host_header() const {
-  const bool default_port = (scheme == "https" && port == 443) || (scheme == "http" && port == 80);
+  const bool default_port = port == (tls() ? 443 : 80);
   std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   return default_port ? h : h + ":" + std::to_string(port);
 }
@@ -18,7 +18,9 @@ std::optional<Url> parse_url(std::string_view text) {
   const auto sep = text.find("://");
   if (sep == std::string_view::npos) return std::nullopt;
   url.scheme = std::string(text.substr(0, sep));
-  if (url.scheme != "http" && url.scheme != "https") return std::nullopt;
+  if (url.scheme != "http" && url.scheme != "https" && url.scheme != "ws" && url.scheme != "wss") {
+    return std::nullopt;
+  }
   std::string_view rest = text.substr(sep + 3);
   if (rest.find('#') != std::string_view::npos) return std::nullopt;
   const auto slash = rest.find_first_of("/?");
@@ -42,7 +44,7 @@ std::optional<Url> parse_url(std::string_view text) {
   }
   if (url.host.empty()) return std::nullopt;
   if (port_text.empty()) {
-    url.port = url.scheme == "https" ? 443 : 80;
+    url.port = url.tls() ? 443 : 80;
   } else {
     unsigned value = 0;
     auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);

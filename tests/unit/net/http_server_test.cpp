@@ -89,7 +89,7 @@ TEST_CASE("malformed requests get 400, oversized headers 431") {
   }
 }
 
-TEST_CASE("a handler that throws gets a 500; the server keeps serving") {
+TEST_CASE("a handler that throws gets a 500 - the server keeps serving") {
   int calls = 0;
   Server s([&](HttpRequest req, Respond respond) {
     ++calls;

@@ -6,7 +6,7 @@
 
 using namespace vigie::net;
 
-TEST_CASE("forms decode percent escapes and plus signs; the first repeated key wins") {
+TEST_CASE("forms decode percent escapes and plus signs - the first repeated key wins") {
   auto f = parse_form("token=abc&text=restart+shop-api%21&x=%ZZ&empty=&text=second");
   CHECK(f.at("token") == "abc");
   CHECK(f.at("text") == "restart shop-api!");
@@ -16,7 +16,7 @@ TEST_CASE("forms decode percent escapes and plus signs; the first repeated key w
   CHECK(url_decode("a%2") == "a%2");
 }
 
-TEST_CASE("headers are case-insensitive; query parameters are decoded") {
+TEST_CASE("headers are case-insensitive - query parameters are decoded") {
   HttpRequest r;
   r.headers.emplace("X-Slack-Signature", "v0=abc");
   r.query = "since=10m&kind=sentry.issue";

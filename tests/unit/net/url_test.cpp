@@ -28,8 +28,25 @@ TEST_CASE("http(s) URLs split into scheme, host, port and target") {
   CHECK(v6->to_string() == "http://[::1]:8080/x?y=1");
 }
 
+TEST_CASE("ws(s) URLs take the default ports 80 and 443 - wss is TLS") {
+  auto wss = parse_url("wss://wss-primary.slack.com/link/?ticket=abc");
+  REQUIRE(wss);
+  CHECK(wss->scheme == "wss");
+  CHECK(wss->port == 443);
+  CHECK(wss->tls());
+  CHECK(wss->target == "/link/?ticket=abc");
+  CHECK(wss->host_header() == "wss-primary.slack.com");
+  auto ws = parse_url("ws://127.0.0.1");
+  REQUIRE(ws);
+  CHECK(ws->port == 80);
+  CHECK_FALSE(ws->tls());
+  CHECK(ws->to_string() == "ws://127.0.0.1/");
+  CHECK(parse_url("ws://127.0.0.1:9000/x")->host_header() == "127.0.0.1:9000");
+  CHECK(parse_url("wss://h:80/")->host_header() == "h:80");
+}
+
 TEST_CASE("other schemes, credentials, fragments and bad ports are refused") {
-  for (const char* bad : {"ftp://x", "slack.com/api", "https://", "https://u:p@host/",
+  for (const char* bad : {"ftp://x", "wsx://x", "slack.com/api", "https://", "https://u:p@host/",
                           "http://host:0/", "http://host:70000/", "http://host:8x/",
                           "http://host/#frag", "http://[::1/"}) {
     INFO(bad);
