@@ -1,10 +1,9 @@
 // Generic webhooks → events, with HMAC or token verification.
 #include "vigie/collectors/webhook.h"
+
+#include "vigie/net/crypto.h"
 #include "vigie/core/text.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <nlohmann/json.hpp>
 
@@ -110,26 +109,6 @@ bool valid_webhook_name(std::string_view name) {
   return true;
 }
 
-std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned i = 0; i < len; ++i) {
-    out += kHex[mac[i] >> 4];
-    out += kHex[mac[i] & 15];
-  }
-  return out;
-}
-
-bool constant_time_equal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
 WebhookAuth verify_webhook(const WebhookConfig& cfg, std::string_view body,
                            const std::function<std::optional<std::string>(std::string_view)>& header) {
   if (cfg.hmac_secret) {
@@ -139,12 +118,12 @@ WebhookAuth verify_webhook(const WebhookConfig& cfg, std::string_view body,
     if (given.substr(0, 7) == "sha256=") given.remove_prefix(7);
     std::string lower(given);
     for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (!constant_time_equal(lower, hmac_sha256_hex(*cfg.hmac_secret, body))) return WebhookAuth::invalid;
+    if (!net::constant_time_equal(lower, net::hmac_sha256_hex(*cfg.hmac_secret, body))) return WebhookAuth::invalid;
   }
   if (cfg.shared_secret) {
     auto token = header("X-Webhook-Token");
     if (!token) return WebhookAuth::missing;
-    if (!constant_time_equal(*token, *cfg.shared_secret)) return WebhookAuth::invalid;
+    if (!net::constant_time_equal(*token, *cfg.shared_secret)) return WebhookAuth::invalid;
   }
   return WebhookAuth::ok;
 }

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "vigie/collectors/webhook.h"
+#include "vigie/net/crypto.h"
 
 using namespace vigie;
 using namespace vigie::collectors;
@@ -67,7 +68,7 @@ TEST_CASE("HMAC-SHA256 over the raw body, with or without the sha256= prefix") {
   c.hmac_secret = "whsec-test-key";
   const std::string body = R"({"deploy_id":"d-1"})";
   const std::string sig = "3a7e318d1683b5775303f32bc084d262c80fe6a9f529fdf061be20e929792efb";
-  CHECK(hmac_sha256_hex("whsec-test-key", body) == sig);
+  CHECK(vigie::net::hmac_sha256_hex("whsec-test-key", body) == sig);
   CHECK(verify_webhook(c, body, headers({{"X-Signature-256", sig}})) == WebhookAuth::ok);
   CHECK(verify_webhook(c, body, headers({{"X-Signature-256", "sha256=" + sig}})) == WebhookAuth::ok);
   CHECK(verify_webhook(c, body + " ", headers({{"X-Signature-256", sig}})) == WebhookAuth::invalid);

@@ -47,9 +47,4 @@ WebhookAuth verify_webhook(const WebhookConfig& cfg, std::string_view body,
 tl::expected<std::vector<bus::Event>, ParseError> parse_webhook(const WebhookConfig& cfg,
                                                                std::string_view body, TimePoint now);
 
-// HMAC-SHA256 of `data` as lower-case hex (OpenSSL).
-std::string hmac_sha256_hex(std::string_view key, std::string_view data);
-// Compares without an early exit, so timing does not reveal how much of a signature matched.
-bool constant_time_equal(std::string_view a, std::string_view b);
-
 }  // namespace vigie::collectors
