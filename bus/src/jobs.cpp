@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "frames.h"
@@ -71,7 +72,9 @@ std::optional<JobResult> decode_result(const std::string& body) {
 struct JobDispatcher::Impl {
   struct Worker {
     SteadyPoint last_seen;
-    std::optional<std::string> job;  // the job it is running
+    std::size_t capacity = 1;     // jobs it may hold at once (it says so in ready and heartbeats)
+    std::set<std::string> jobs;   // the jobs it holds
+    std::uint64_t last_given = 0;  // for round robin among equally loaded workers
   };
   struct InFlight {
     Job job;
@@ -83,8 +86,8 @@ struct JobDispatcher::Impl {
   Logger log;
   zmq::socket_t socket;
   std::map<std::string, Worker> workers;
-  std::deque<std::string> idle;
   std::deque<Job> queue;
+  std::uint64_t handed = 0;
   std::map<std::string, InFlight> in_flight;
 
   Impl(BusContext& ctx, Options o, Clock& c, Logger l)
@@ -94,11 +97,13 @@ struct JobDispatcher::Impl {
     socket.bind(options.endpoint);
   }
 
-  void make_idle(const std::string& worker) {
-    auto it = workers.find(worker);
-    if (it == workers.end()) return;
-    it->second.job.reset();
-    if (std::find(idle.begin(), idle.end(), worker) == idle.end()) idle.push_back(worker);
+  static std::size_t capacity_of(const std::vector<std::string>& frames) {
+    if (frames.size() < 3) return 1;
+    try {
+      return std::clamp<std::size_t>(std::stoul(frames[2]), 1, 10'000);
+    } catch (const std::exception&) {
+      return 1;
+    }
   }
 
   void requeue(Job job, std::vector<JobResult>& results, const std::string& why) {
@@ -118,19 +123,30 @@ struct JobDispatcher::Impl {
     if (frames.size() < 2) return;
     const std::string& worker = frames[0];
     const std::string& type = frames[1];
+    const bool known = workers.count(worker) > 0;
     auto& w = workers[worker];
     w.last_seen = clock.steady_now();
     if (type == "ready") {
-      make_idle(worker);
+      // A worker says ready when it starts: whatever it held before is lost with its old self.
+      w.capacity = capacity_of(frames);
+      for (const auto& id : std::set<std::string>(w.jobs)) {
+        auto it = in_flight.find(id);
+        if (it == in_flight.end()) continue;
+        Job job = std::move(it->second.job);
+        in_flight.erase(it);
+        requeue(std::move(job), results, "worker restarted");
+      }
+      w.jobs.clear();
     } else if (type == "heartbeat") {
-      // last_seen updated above
+      // A worker this dispatcher never saw ready (the engine restarted) joins by its heartbeat.
+      if (!known) w.capacity = capacity_of(frames);
     } else if (type == "result" && frames.size() == 3) {
       auto r = decode_result(frames[2]);
-      make_idle(worker);
       if (!r) {
         log.warn("malformed job result", {{"worker", worker}});
         return;
       }
+      w.jobs.erase(r->job_id);
       auto it = in_flight.find(r->job_id);
       if (it == in_flight.end()) return;  // late or repeated: the job is already settled
       r->worker = worker;
@@ -144,7 +160,6 @@ struct JobDispatcher::Impl {
     for (auto it = workers.begin(); it != workers.end();) {
       if (now - it->second.last_seen > options.heartbeat_timeout) {
         log.warn("worker presumed dead", {{"worker", it->first}});
-        idle.erase(std::remove(idle.begin(), idle.end(), it->first), idle.end());
         it = workers.erase(it);
       } else {
         ++it;
@@ -162,11 +177,26 @@ struct JobDispatcher::Impl {
     }
   }
 
+  // The worker with a free slot holding the fewest jobs (the longest unused among equals).
+  std::optional<std::string> pick_worker() const {
+    std::optional<std::string> best;
+    const Worker* best_w = nullptr;
+    for (const auto& [name, w] : workers) {
+      if (w.jobs.size() >= w.capacity) continue;
+      if (!best_w || w.jobs.size() < best_w->jobs.size() ||
+          (w.jobs.size() == best_w->jobs.size() && w.last_given < best_w->last_given)) {
+        best = name;
+        best_w = &w;
+      }
+    }
+    return best;
+  }
+
   void hand_out() {
-    while (!queue.empty() && !idle.empty()) {
-      const std::string worker = idle.front();
-      idle.pop_front();
-      if (!workers.count(worker)) continue;
+    while (!queue.empty()) {
+      const auto picked = pick_worker();
+      if (!picked) return;
+      const std::string worker = *picked;
       Job job = std::move(queue.front());
       queue.pop_front();
       bool sent = false;
@@ -180,7 +210,8 @@ struct JobDispatcher::Impl {
         queue.push_front(std::move(job));
         continue;
       }
-      workers[worker].job = job.id;
+      workers[worker].jobs.insert(job.id);
+      workers[worker].last_given = ++handed;
       const auto deadline = clock.steady_now() + job.timeout + options.grace;
       const std::string id = job.id;
       in_flight[id] = InFlight{std::move(job), worker, deadline};
@@ -222,11 +253,16 @@ std::vector<JobResult> JobDispatcher::poll() {
 
 std::size_t JobDispatcher::queued() const { return impl_->queue.size(); }
 std::size_t JobDispatcher::in_flight() const { return impl_->in_flight.size(); }
-std::size_t JobDispatcher::idle_workers() const { return impl_->idle.size(); }
+std::size_t JobDispatcher::idle_workers() const {
+  std::size_t n = 0;
+  for (const auto& [_, w] : impl_->workers) n += w.jobs.size() < w.capacity ? 1 : 0;
+  return n;
+}
 
 struct JobWorker::Impl {
   Options options;
-  Handler handler;
+  Handler handler;             // runs on the job thread, one job at a time
+  AsyncHandler async_handler;  // or: called on the I/O thread, completes from anywhere
   Clock& clock;
   Logger log;
   zmq::socket_t socket;
@@ -237,17 +273,26 @@ struct JobWorker::Impl {
   std::thread job_thread;
   std::mutex mutex;
   std::condition_variable cv;
-  std::optional<Job> next_job;           // guarded by mutex
-  std::optional<JobResult> finished;  // guarded by mutex
+  std::deque<Job> next_jobs;       // guarded by mutex
+  std::deque<JobResult> finished;  // guarded by mutex
 
-  Impl(BusContext& ctx, Options o, Handler h, Clock& c, Logger l)
-      : options(std::move(o)), handler(std::move(h)), clock(c), log(std::move(l)),
+  Impl(BusContext& ctx, Options o, Handler h, AsyncHandler ah, Clock& c, Logger l)
+      : options(std::move(o)), handler(std::move(h)), async_handler(std::move(ah)), clock(c), log(std::move(l)),
         socket(ctx.zmq(), zmq::socket_type::dealer) {
+    options.capacity = std::max<std::size_t>(options.capacity, 1);
     socket.set(zmq::sockopt::linger, 0);
     socket.set(zmq::sockopt::routing_id, options.name);
     socket.connect(options.endpoint);
-    job_thread = std::thread([this] { run_jobs(); });
+    if (handler) job_thread = std::thread([this] { run_jobs(); });
     io_thread = std::thread([this] { run_io(); });
+  }
+
+  void complete(JobResult r) {
+    {
+      std::lock_guard lock(mutex);
+      finished.push_back(std::move(r));
+    }
+    wake();
   }
 
   ~Impl() { stop(); }
@@ -267,10 +312,10 @@ struct JobWorker::Impl {
       Job job;
       {
         std::unique_lock lock(mutex);
-        cv.wait(lock, [&] { return stopping || next_job.has_value(); });
+        cv.wait(lock, [&] { return stopping || !next_jobs.empty(); });
         if (stopping) return;
-        job = std::move(*next_job);
-        next_job.reset();
+        job = std::move(next_jobs.front());
+        next_jobs.pop_front();
       }
       JobResult r;
       try {
@@ -281,18 +326,29 @@ struct JobWorker::Impl {
         r = {job.id, JobOutcome::fail, nlohmann::json::object(), "worker error", Duration{0}, ""};
       }
       r.job_id = job.id;
-      {
-        std::lock_guard lock(mutex);
-        finished = std::move(r);
-      }
-      wake();
+      complete(std::move(r));
+    }
+  }
+
+  void start_async(const Job& job) {
+    const std::string id = job.id;
+    auto once = std::make_shared<std::atomic<bool>>(false);
+    auto done = [this, id, once](JobResult r) {
+      if (once->exchange(true)) return;
+      r.job_id = id;
+      complete(std::move(r));
+    };
+    try {
+      async_handler(job, done);
+    } catch (const std::exception& e) {
+      done({id, JobOutcome::fail, nlohmann::json::object(), std::string("worker error: ") + e.what(), Duration{0}, ""});
     }
   }
 
   void run_io() {
     SteadyPoint last_beat = clock.steady_now();
     try {
-      detail::send_frames(socket, {"ready"});
+      detail::send_frames(socket, {"ready", std::to_string(options.capacity)});
     } catch (const zmq::error_t& e) {
       log.error("worker cannot reach the engine", {{"error", e.what()}});
     }
@@ -302,13 +358,13 @@ struct JobWorker::Impl {
                                    {nullptr, waker.fd(), ZMQ_POLLIN, 0}};
         zmq::poll(items, 2, std::chrono::milliseconds(50));
         if (items[1].revents & ZMQ_POLLIN) waker.drain();
-        std::optional<JobResult> result;
+        std::deque<JobResult> results;
         {
           std::lock_guard lock(mutex);
-          result.swap(finished);
+          results.swap(finished);
         }
-        if (result) {
-          detail::send_frames(socket, {"result", encode_result(*result)});
+        for (const auto& result : results) {
+          detail::send_frames(socket, {"result", encode_result(result)});
           ++done;
         }
         for (;;) {
@@ -320,13 +376,17 @@ struct JobWorker::Impl {
               log.warn("malformed job");
               continue;
             }
+            if (async_handler) {
+              start_async(*job);
+              continue;
+            }
             std::lock_guard lock(mutex);
-            next_job = std::move(*job);
+            next_jobs.push_back(std::move(*job));
             cv.notify_one();
           }
         }
         if (clock.steady_now() - last_beat >= options.heartbeat_interval) {
-          detail::send_frames(socket, {"heartbeat"}, true);
+          detail::send_frames(socket, {"heartbeat", std::to_string(options.capacity)}, true);
           last_beat = clock.steady_now();
         }
       } catch (const std::exception& e) {
@@ -337,7 +397,9 @@ struct JobWorker::Impl {
 };
 
 JobWorker::JobWorker(BusContext& ctx, Options options, Handler handler, Clock& clock, Logger log)
-    : impl_(std::make_unique<Impl>(ctx, std::move(options), std::move(handler), clock, std::move(log))) {}
+    : impl_(std::make_unique<Impl>(ctx, std::move(options), std::move(handler), nullptr, clock, std::move(log))) {}
+JobWorker::JobWorker(BusContext& ctx, Options options, AsyncHandler handler, Clock& clock, Logger log)
+    : impl_(std::make_unique<Impl>(ctx, std::move(options), nullptr, std::move(handler), clock, std::move(log))) {}
 JobWorker::~JobWorker() = default;
 void JobWorker::stop() { impl_->stop(); }
 std::size_t JobWorker::jobs_done() const { return impl_->done; }

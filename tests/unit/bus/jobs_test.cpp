@@ -176,3 +176,76 @@ TEST_CASE("after max_attempts the job fails with the reason") {
   CHECK(f.results[0].reason == "gave up after 2 attempts: deadline passed");
   release = true;
 }
+
+TEST_CASE("an async worker holds up to its capacity and completes jobs in any order") {
+  Fixture f("inproc://jobs-async");
+  std::mutex mutex;
+  std::vector<std::pair<Job, std::function<void(JobResult)>>> held;
+  JobWorker::Options o{"inproc://jobs-async", "slack"};
+  o.capacity = 50;
+  JobWorker worker(
+      f.ctx, o,
+      JobWorker::AsyncHandler([&](const Job& j, std::function<void(JobResult)> done) {
+        std::lock_guard lock(mutex);
+        held.emplace_back(j, std::move(done));
+      }),
+      f.clock, f.logging.logger("slack"));
+  REQUIRE(f.run_until([&] { return f.dispatcher->idle_workers() == 1; }));
+  for (int i = 0; i < 60; ++i) f.dispatcher->dispatch(job("j" + std::to_string(i)));
+  // 50 held at once, 10 wait in the dispatcher's queue.
+  REQUIRE(f.run_until([&] {
+    std::lock_guard lock(mutex);
+    return held.size() == 50;
+  }));
+  f.pump();
+  CHECK(f.dispatcher->queued() == 10);
+  CHECK(f.dispatcher->idle_workers() == 0);
+  {
+    std::lock_guard lock(mutex);
+    // Completed from another thread, last first, one of them twice (only the first counts).
+    std::thread([&] {
+      for (auto it = held.rbegin(); it != held.rend(); ++it) it->second(ok(it->first));
+      held.front().second(ok(held.front().first));
+    }).join();
+  }
+  REQUIRE(f.run_until([&] {
+    std::lock_guard lock(mutex);
+    return held.size() == 60;
+  }));
+  {
+    std::lock_guard lock(mutex);
+    for (std::size_t i = 50; i < 60; ++i) held[i].second(ok(held[i].first));
+  }
+  REQUIRE(f.run_until([&] { return f.results.size() == 60; }));
+  f.pump();
+  CHECK(f.results.size() == 60);
+  CHECK(worker.jobs_done() == 60);
+}
+
+TEST_CASE("a new dispatcher (an engine restart) takes a running worker by its heartbeat") {
+  // tcp, as between processes: a DEALER reconnects over tcp, not over inproc.
+  Fixture f("tcp://127.0.0.1:*");
+  const std::string endpoint = f.dispatcher->bound_endpoint();
+  JobWorker::Options o{endpoint, "w"};
+  o.heartbeat_interval = 1s;
+  JobWorker worker(f.ctx, o, ok, f.clock, f.logging.logger("w"));
+  REQUIRE(f.run_until([&] { return f.dispatcher->idle_workers() == 1; }));
+  // The engine restarts: a fresh dispatcher never sees this worker's `ready`.
+  f.dispatcher.reset();
+  JobDispatcher::Options d{endpoint};
+  // ZeroMQ releases the address on its own thread: bind again as soon as it is free (bounded).
+  for (int i = 0; i < 500 && !f.dispatcher; ++i) {
+    try {
+      f.dispatcher = std::make_unique<JobDispatcher>(f.ctx, d, f.clock, f.logging.logger("dispatch2"));
+    } catch (const std::exception&) {
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  REQUIRE(f.dispatcher);
+  f.dispatcher->dispatch(job("after-restart"));
+  f.pump();
+  CHECK(f.results.empty());
+  f.clock.advance(1s);  // the worker's next heartbeat introduces it
+  REQUIRE(f.run_until([&] { return f.results.size() == 1; }));
+  CHECK(f.results[0].job_id == "after-restart");
+}

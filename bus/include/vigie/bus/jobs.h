@@ -65,24 +65,30 @@ class JobDispatcher {
 
   std::size_t queued() const;
   std::size_t in_flight() const;
-  std::size_t idle_workers() const;
+  std::size_t idle_workers() const;  // workers with a free slot
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
-// A worker: connects, asks for jobs, runs `handler` for each on its own thread, sends the result,
-// and heartbeats while idle or busy. Stops in its destructor.
+// A worker: connects, says how many jobs it may hold at once (`capacity`), and runs each job it
+// is given: a `Handler` on the worker's job thread, one after the other; or an `AsyncHandler`,
+// which takes the job at once and completes it later from any thread (a delivery queue that
+// coalesces many jobs). Results go back as they complete; heartbeats go out while idle or busy.
+// Stops in its destructor.
 class JobWorker {
  public:
   using Handler = std::function<JobResult(const Job&)>;
+  using AsyncHandler = std::function<void(const Job&, std::function<void(JobResult)> done)>;
   struct Options {
     std::string endpoint;
     std::string name = "worker";
     Duration heartbeat_interval{5'000};
+    std::size_t capacity = 1;  // jobs held at once
   };
   JobWorker(BusContext& ctx, Options options, Handler handler, Clock& clock, Logger log);
+  JobWorker(BusContext& ctx, Options options, AsyncHandler handler, Clock& clock, Logger log);
   ~JobWorker();
   void stop();
   std::size_t jobs_done() const;
