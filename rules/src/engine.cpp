@@ -193,6 +193,12 @@ void Engine::notify(Work& work, Group& g, const Rule& rule, const std::string& t
   const std::int64_t n = a.data.value("job_seq", std::int64_t{0}) + 1;
   a.data["job_seq"] = n;
   if (channels.empty()) channels = rule.notify.empty() ? std::vector<std::string>{options_.default_channel} : rule.notify;
+  // Offered actions that ask "are you sure?" (a confirm dialog on their button).
+  std::vector<std::string> confirm;
+  for (const auto& name : rule.offer) {
+    const ActionDef* action = rules_ ? rules_->find_action(name) : nullptr;
+    if (action && (action->confirm || action->approvals > 0)) confirm.push_back(name);
+  }
   store::Job job;
   job.id = "notify:" + std::to_string(a.id) + ":" + std::to_string(n);
   job.kind = "notify";
@@ -218,7 +224,12 @@ void Engine::notify(Work& work, Group& g, const Rule& rule, const std::string& t
                            {"details", rule.details.empty() ? "" : rule.details.render(g.last_attrs)},
                            {"runbook", rule.runbook},
                            {"offer", rule.offer},
+                           {"confirm", confirm},
                            {"thread", rule.thread}}}};
+  // Where the alert's message is, when a worker reported it: updates edit it in place.
+  if (auto m = store_.slack_message(a.id); m && *m) {
+    job.payload["message"] = {{"channel", (*m)->channel}, {"ts", (*m)->ts}, {"digest", (*m)->digest}};
+  }
   for (auto it = extra.begin(); it != extra.end(); ++it) job.payload[it.key()] = it.value();
   if (type == "post") a.data["posted"] = true;
   // Repeat counts from the last time people were told anew, not from message edits.
@@ -788,7 +799,7 @@ EngineOutput Engine::job_finished(const std::string& job_id, bool ok, const nloh
     if (!marked) return false;
     if (ok && output.contains("channel") && output.contains("ts") && output.contains("alert_id")) {
       return store_.set_slack_message({output["alert_id"].get<std::int64_t>(), output["channel"].get<std::string>(),
-                                       output["ts"].get<std::string>()})
+                                       output["ts"].get<std::string>(), output.value("digest", false)})
           .has_value();
     }
     return true;

@@ -83,6 +83,8 @@ constexpr std::array<const char*, kSchemaVersion> kMigrations{
          name TEXT PRIMARY KEY,
          cursor TEXT NOT NULL,
          updated_ms INTEGER NOT NULL);)",
+    // 5: an alert posted inside a storm digest has no message of its own: updates become replies.
+    R"(ALTER TABLE slack_messages ADD COLUMN digest INTEGER NOT NULL DEFAULT 0;)",
 };
 
 }  // namespace

@@ -467,24 +467,24 @@ Result<std::vector<Alert>> Store::open_alerts() {
 
 Result<bool> Store::set_slack_message(const SlackMessage& m) {
   auto st = impl_->db.prepare(
-      "INSERT INTO slack_messages (alert_id, channel, ts) VALUES (?,?,?) "
-      "ON CONFLICT(alert_id) DO UPDATE SET channel = excluded.channel, ts = excluded.ts",
+      "INSERT INTO slack_messages (alert_id, channel, ts, digest) VALUES (?,?,?,?) "
+      "ON CONFLICT(alert_id) DO UPDATE SET channel = excluded.channel, ts = excluded.ts, digest = excluded.digest",
       "saving a Slack message");
   if (!st) return impl_->write_failed(st.error());
-  st->bind(1, m.alert_id).bind(2, m.channel).bind(3, m.ts);
+  st->bind(1, m.alert_id).bind(2, m.channel).bind(3, m.ts).bind(4, static_cast<std::int64_t>(m.digest ? 1 : 0));
   if (st->step() != SQLITE_DONE) return impl_->write_failed("saving a Slack message");
   return true;
 }
 
 Result<std::optional<SlackMessage>> Store::slack_message(std::int64_t alert_id) {
-  auto st = impl_->db.prepare("SELECT alert_id, channel, ts FROM slack_messages WHERE alert_id = ?",
+  auto st = impl_->db.prepare("SELECT alert_id, channel, ts, digest FROM slack_messages WHERE alert_id = ?",
                               "reading a Slack message");
   if (!st) return tl::unexpected(st.error());
   st->bind(1, alert_id);
   const int rc = st->step();
   if (rc == SQLITE_DONE) return std::optional<SlackMessage>();
   if (rc != SQLITE_ROW) return fail("reading a Slack message", impl_->db);
-  return std::optional<SlackMessage>(SlackMessage{st->integer(0), st->text(1), st->text(2)});
+  return std::optional<SlackMessage>(SlackMessage{st->integer(0), st->text(1), st->text(2), st->integer(3) != 0});
 }
 
 Result<bool> Store::add_job(const Job& job) {

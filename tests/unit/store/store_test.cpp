@@ -352,6 +352,9 @@ TEST_CASE("alerts: update in place, latest occurrence by fingerprint, states") {
   CHECK(s->set_slack_message({a.id, "C024BE91L", "1700000000.000100"}));
   CHECK(s->set_slack_message({a.id, "C024BE91L", "1700000000.000200"}));
   CHECK(**s->slack_message(a.id) == SlackMessage{a.id, "C024BE91L", "1700000000.000200"});
+  // Posted inside a storm digest: remembered, so updates become thread replies there.
+  CHECK(s->set_slack_message({a.id, "C024BE91L", "1700000000.000300", true}));
+  CHECK((*s->slack_message(a.id))->digest);
 }
 
 TEST_CASE("outbox: a job is added once, and a finished job cannot be reopened") {

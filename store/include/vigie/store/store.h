@@ -31,7 +31,7 @@ using Result = tl::expected<T, StoreError>;
 
 // The schema this build writes; PRAGMA user_version of an up-to-date file. docs/store.md lists
 // what each version added.
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 struct OpenOptions {
   // How long a write waits for another connection's lock (another vigie process, `vigie events`
@@ -62,6 +62,7 @@ struct SlackMessage {
   std::int64_t alert_id = 0;
   std::string channel;
   std::string ts;
+  bool digest = false;  // the alert was posted inside a storm digest message
   bool operator==(const SlackMessage&) const = default;
 };
 
