@@ -26,6 +26,8 @@
 #include "vigie/bus/fanout.h"
 #include "vigie/bus/ingest.h"
 #include "vigie/bus/jobs.h"
+#include "vigie/chat/buttons.h"
+#include "vigie/chat/slack_http.h"
 #include "vigie/config/config.h"
 #include "vigie/net/http_server.h"
 #include "vigie/rules/engine.h"
@@ -203,14 +205,30 @@ struct EngineLoop {
           offset += b.events.size();
           ingest.ack(b, results);
         }
+        // Buttons pressed in Slack act once their event is stored (a retried click is a duplicate).
+        std::vector<rules::EngineOutput> button_outputs;
+        for (std::size_t i = 0; i < all.size() && i < out.results.size(); ++i) {
+          if (all[i].kind != "chat.action" || out.results[i].status != bus::IngestStatus::stored) continue;
+          if (auto o = chat::apply_alert_button(engine, *store, all[i], clock.system_now())) {
+            button_outputs.push_back(std::move(*o));
+          } else {
+            log.info("Slack action not handled here", {{"action", all[i].attrs.value("action_id", "")}});
+          }
+        }
         out.results.clear();
         deliver(std::move(out));
+        for (auto& o : button_outputs) deliver(std::move(o));
       }
+      std::vector<bus::Event> result_events;
       for (const auto& r : dispatcher.poll()) {
         engine.job_finished(r.job_id, r.outcome == bus::JobOutcome::ok, r.output);
         metrics.counter("vigie_jobs_finished_total", "Jobs finished, by outcome",
                         {{"outcome", std::string(bus::job_outcome_name(r.outcome))}}).inc();
+        if (auto e = result_event(r)) result_events.push_back(std::move(*e));
       }
+      // Results come back as events (slack.delivered, slack.delivery_failed...): stored, seen
+      // by rules and observers, deduplicated by job id.
+      if (!result_events.empty()) deliver(engine.ingest(std::move(result_events)));
       if (++iterations % 10 == 0) {
         const auto st = engine.stats();
         metrics.gauge("vigie_rule_evaluations", "Rule conditions evaluated since start").set(static_cast<double>(st.rule_evaluations));
@@ -229,6 +247,22 @@ struct EngineLoop {
     }
     engine_ptr = nullptr;
     deliver_ptr = nullptr;
+  }
+
+  // The event a worker asked for with its result (`output.event`: kind and attrs), if any.
+  std::optional<bus::Event> result_event(const bus::JobResult& r) {
+    auto it = r.output.find("event");
+    if (it == r.output.end() || !it->is_object() || !(*it)["kind"].is_string()) return std::nullopt;
+    bus::Event e;
+    e.id = "result:" + r.job_id;
+    e.source = "worker";
+    e.kind = (*it)["kind"].get<std::string>();
+    e.time = e.received_at = clock.system_now();
+    e.attrs = it->value("attrs", nlohmann::json::object());
+    if (!e.attrs.is_object()) e.attrs = nlohmann::json::object();
+    e.attrs["job"] = r.job_id;
+    if (!r.reason.empty()) e.attrs["reason"] = r.reason;
+    return e;
   }
 
   // Every reload, good or bad, is an event too (`vigie.reload`), stored and published.
@@ -397,6 +431,15 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err) 
       webhooks.push_back(collectors::WebhookConfig::from_options(w.name, w.options, hmac, shared));
     }
   }
+  std::shared_ptr<chat::SlackHttpEndpoints> slack_http;
+  if (run_intake && cfg->slack.enabled && cfg->slack.mode == "http") {
+    if (!cfg->slack.signing_secret) {
+      diags.error({cfg->path, 1, 1}, "secret-missing",
+                  "[slack] mode = \"http\" needs signing_secret_env or signing_secret_file to check Slack's requests");
+    } else if (auto secret = config::resolve_secret(*cfg->slack.signing_secret, "signing_secret", *secrets, diags)) {
+      slack_http = std::make_shared<chat::SlackHttpEndpoints>(*secret, clock, logging.logger("slack:http"));
+    }
+  }
   if (diags.has_errors()) {
     err << secrets->redact(diags.render_text());
     return 1;
@@ -437,12 +480,22 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err) 
     ingest = std::make_unique<bus::IngestClient>(bus, ingest_options, clock, logging.logger("bus:producer"));
   }
 
+  std::unique_ptr<JobRunner> runner;
   std::vector<std::unique_ptr<bus::JobWorker>> workers;
   if (run_worker) {
+    config::Diagnostics worker_diags;
+    runner = JobRunner::create(*cfg, logging, clock, worker_diags);
+    if (!runner) {
+      err << secrets->redact(worker_diags.render_text());
+      if (ingest) ingest->stop();
+      if (engine) engine->stop();
+      return 1;
+    }
     bus::JobWorker::Options worker_options{connect.jobs};
     worker_options.name = role == "worker" ? "worker:" + std::to_string(::getpid()) : "worker";
     worker_options.heartbeat_interval = std::max(Duration{100}, cfg->bus.worker_timeout / 3);
-    workers.push_back(std::make_unique<bus::JobWorker>(bus, worker_options, make_job_handler(*cfg, logging), clock,
+    worker_options.capacity = runner->capacity();
+    workers.push_back(std::make_unique<bus::JobWorker>(bus, worker_options, runner->handler(), clock,
                                                        logging.logger("bus:worker")));
   }
 
@@ -460,6 +513,7 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err) 
         ingest->submit(std::move(events), std::move(done));
       };
       api.webhooks = webhooks;
+      if (slack_http) api.slack = [slack_http](const net::HttpRequest& r) { return slack_http->handle(r); };
     }
     if (engine) {
       api.reload = [&engine](std::function<void(bool, std::string)> done) { engine->reload(std::move(done)); };
@@ -525,6 +579,7 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err) 
   if (ingest) ingest->stop();
   watcher.reset();
   if (engine) engine->stop();
+  if (runner) runner->stop();
   for (auto& w : workers) w->stop();
   log.info("stopped");
   logging.flush();

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "vigie/bus/ingest.h"
+#include "vigie/chat/slack_http.h"
 #include "vigie/collectors/webhook.h"
 #include "vigie/core/clock.h"
 #include "vigie/core/metrics.h"
@@ -28,6 +29,8 @@ struct HttpApi {
   // Reloads rules; the callback gets ok and the diagnostics text. Unset outside the engine.
   std::function<void(std::function<void(bool, std::string)>)> reload;
   std::vector<collectors::WebhookConfig> webhooks;
+  // Slack's /slack/* endpoints (http mode), when [slack] is configured.
+  std::function<std::optional<chat::SlackHttpOutcome>(const net::HttpRequest&)> slack;
 };
 
 net::HttpHandler make_http_handler(HttpApi api);

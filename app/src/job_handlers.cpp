@@ -3,6 +3,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "vigie/actions/slack_delivery.h"
+#include "vigie/net/http_client.h"
+
 namespace vigie::app {
 namespace {
 
@@ -29,16 +32,58 @@ bus::JobResult notify_to_log(const bus::Job& job, const Logger& log) {
 
 }  // namespace
 
-bus::JobWorker::Handler make_job_handler(const config::Config& /*cfg*/, Logging& logging) {
-  return [log = logging.logger("worker")](const bus::Job& job) -> bus::JobResult {
+struct JobRunner::Impl {
+  Logger log;
+  std::unique_ptr<net::HttpClient> http;
+  std::unique_ptr<actions::slack::SlackDelivery> slack;
+};
+
+JobRunner::JobRunner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+JobRunner::~JobRunner() { stop(); }
+
+std::unique_ptr<JobRunner> JobRunner::create(const config::Config& cfg, Logging& logging, Clock& clock,
+                                             config::Diagnostics& diags) {
+  auto impl = std::make_unique<Impl>(Impl{logging.logger("worker"), nullptr, nullptr});
+  if (cfg.slack.enabled && cfg.slack.token) {
+    auto token = config::resolve_secret(*cfg.slack.token, "token", logging.secrets(), diags);
+    if (!token) return nullptr;
+    actions::slack::DeliveryOptions o;
+    o.base_url = *net::parse_url(cfg.slack.base_url);  // validated as a URL by the config loader
+    o.token = *token;
+    o.default_channel = cfg.slack.default_channel;
+    impl->http = net::make_http_client({}, logging.logger("http-client"));
+    impl->slack = std::make_unique<actions::slack::SlackDelivery>(o, *impl->http, clock, logging.logger("slack"));
+    impl->slack->start();
+  }
+  return std::unique_ptr<JobRunner>(new JobRunner(std::move(impl)));
+}
+
+std::size_t JobRunner::capacity() const {
+  // The delivery queue coalesces what waits together: let many notify jobs wait there.
+  return impl_->slack ? 1000 : 1;
+}
+
+void JobRunner::stop() {
+  if (impl_->slack) impl_->slack->stop();
+}
+
+bus::JobWorker::AsyncHandler JobRunner::handler() {
+  return [impl = impl_.get()](const bus::Job& job, std::function<void(bus::JobResult)> done) {
     try {
-      if (job.kind == "notify") return notify_to_log(job, log);
-      log.error("no handler for this job kind", {{"job", job.id}, {"kind", job.kind}});
-      return {job.id, bus::JobOutcome::fail, nlohmann::json::object(),
-              "this worker has no handler for job kind '" + job.kind + "'", Duration{0}, ""};
+      if (job.kind == "notify") {
+        if (impl->slack) {
+          impl->slack->submit(job, std::move(done));
+        } else {
+          done(notify_to_log(job, impl->log));
+        }
+        return;
+      }
+      impl->log.error("no handler for this job kind", {{"job", job.id}, {"kind", job.kind}});
+      done({job.id, bus::JobOutcome::fail, nlohmann::json::object(),
+            "this worker has no handler for job kind '" + job.kind + "'", Duration{0}, ""});
     } catch (const std::exception& e) {
-      // A malformed payload fails its job; the worker thread keeps running.
-      return {job.id, bus::JobOutcome::fail, nlohmann::json::object(), e.what(), Duration{0}, ""};
+      // A malformed payload fails its job; the worker keeps running.
+      done({job.id, bus::JobOutcome::fail, nlohmann::json::object(), e.what(), Duration{0}, ""});
     }
   };
 }

@@ -1,0 +1,177 @@
+// Slack's HTTP endpoints.
+#include "vigie/chat/slack_http.h"
+
+#include <nlohmann/json.hpp>
+
+#include "vigie/chat/signature.h"
+#include "vigie/core/text.h"
+
+namespace vigie::chat {
+namespace {
+
+using nlohmann::json;
+using net::HttpResponse;
+
+constexpr std::size_t kRememberedEvents = 10'000;
+
+std::string str(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// "<@U0VIGIE> restart shop-api" → "restart shop-api": the bot's own mention is not the command.
+std::string strip_leading_mention(std::string text) {
+  while (!text.empty() && text.front() == ' ') text.erase(0, 1);
+  if (text.rfind("<@", 0) == 0) {
+    const auto end = text.find('>');
+    if (end != std::string::npos) text.erase(0, end + 1);
+  }
+  while (!text.empty() && text.front() == ' ') text.erase(0, 1);
+  return text;
+}
+
+bus::Event make_event(std::string id, std::string kind, TimePoint now, json attrs) {
+  bus::Event e;
+  e.id = std::move(id);
+  e.source = "slack";
+  e.kind = std::move(kind);
+  e.time = e.received_at = now;
+  e.attrs = std::move(attrs);
+  return e;
+}
+
+}  // namespace
+
+std::vector<bus::Event> inbound_events(const SlackInbound& in, TimePoint now) {
+  std::vector<bus::Event> out;
+  const json& p = in.payload;
+  switch (in.kind) {
+    case SlackInboundKind::events_api: {
+      if (str(p, "type") != "event_callback") return out;
+      const json ev = p.value("event", json::object());
+      const std::string type = str(ev, "type");
+      // Bots (Vigie itself included) and edits/joins never become commands: no loops.
+      if (ev.contains("bot_id") || ev.contains("subtype")) return out;
+      const bool dm = type == "message" && str(ev, "channel_type") == "im";
+      if (type != "app_mention" && !dm) return out;
+      out.push_back(make_event("slack:" + str(p, "event_id"), "chat.command", now,
+                               {{"user", str(ev, "user")},
+                                {"channel", str(ev, "channel")},
+                                {"text", strip_leading_mention(str(ev, "text"))},
+                                {"ts", str(ev, "ts")},
+                                {"thread_ts", str(ev, "thread_ts")},
+                                {"via", dm ? "dm" : "mention"}}));
+      return out;
+    }
+    case SlackInboundKind::slash_command: {
+      const std::string id = !str(p, "trigger_id").empty() ? str(p, "trigger_id")
+                                                           : str(p, "user_id") + ":" + std::to_string(to_unix_ms(now));
+      out.push_back(make_event("slack:cmd:" + id, "chat.command", now,
+                               {{"user", str(p, "user_id")},
+                                {"channel", str(p, "channel_id")},
+                                {"text", str(p, "text")},
+                                {"command", str(p, "command")},
+                                {"response_url", str(p, "response_url")},
+                                {"via", "slash"}}));
+      return out;
+    }
+    case SlackInboundKind::interactive: {
+      if (str(p, "type") != "block_actions") return out;
+      const json user = p.value("user", json::object());
+      const json container = p.value("container", json::object());
+      const json channel = p.value("channel", json::object());
+      for (const auto& a : p.value("actions", json::array())) {
+        const std::string action_id = str(a, "action_id");
+        out.push_back(make_event("slack:act:" + str(a, "action_ts") + ":" + action_id, "chat.action", now,
+                                 {{"user", str(user, "id")},
+                                  {"channel", !str(channel, "id").empty() ? str(channel, "id") : str(container, "channel_id")},
+                                  {"message_ts", str(container, "message_ts")},
+                                  {"action_id", action_id},
+                                  {"value", str(a, "value")},
+                                  {"response_url", str(p, "response_url")}}));
+      }
+      return out;
+    }
+  }
+  return out;
+}
+
+SlackHttpEndpoints::SlackHttpEndpoints(std::string signing_secret, Clock& clock, Logger log)
+    : secret_(std::move(signing_secret)), clock_(clock), log_(std::move(log)) {}
+
+bool SlackHttpEndpoints::seen_before(const std::string& event_id) {
+  std::lock_guard lock(mutex_);
+  if (!seen_.insert(event_id).second) return true;
+  seen_order_.push_back(event_id);
+  if (seen_order_.size() > kRememberedEvents) {
+    seen_.erase(seen_order_.front());
+    seen_order_.pop_front();
+  }
+  return false;
+}
+
+std::optional<SlackHttpOutcome> SlackHttpEndpoints::handle(const net::HttpRequest& req) {
+  const bool events = req.path == "/slack/events";
+  const bool commands = req.path == "/slack/commands";
+  const bool interactive = req.path == "/slack/interactive";
+  if (!events && !commands && !interactive) return std::nullopt;
+  if (req.method != "POST") return SlackHttpOutcome{HttpResponse::json_error(405, "method not allowed", "use POST"), {}};
+
+  // Authenticity first: nothing in a forged body is ever parsed.
+  const TimePoint now = clock_.system_now();
+  const auto check = verify_slack_signature(secret_, req.header("X-Slack-Request-Timestamp"),
+                                            req.header("X-Slack-Signature"), req.body, now);
+  if (check != SignatureCheck::ok) {
+    log_.warn("Slack request refused", {{"path", req.path}, {"why", signature_check_name(check)}, {"remote", req.remote}});
+    return SlackHttpOutcome{HttpResponse::json_error(401, "invalid Slack signature", signature_check_name(check)), {}};
+  }
+
+  SlackInbound in;
+  if (auto retry = req.header("X-Slack-Retry-Num")) in.retry_num = std::atoi(retry->c_str());
+  if (events) {
+    if (json_nesting_depth(req.body) > kMaxJsonDepth) return SlackHttpOutcome{HttpResponse::json_error(400, "JSON nested too deeply"), {}};
+    auto body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) {
+      return SlackHttpOutcome{HttpResponse::json_error(400, "malformed JSON", "an Events API body is a JSON object"), {}};
+    }
+    if (str(body, "type") == "url_verification") {
+      return SlackHttpOutcome{HttpResponse::json(200, json{{"challenge", str(body, "challenge")}}.dump()), {}};
+    }
+    const std::string event_id = str(body, "event_id");
+    if (!event_id.empty() && seen_before(event_id)) {
+      // A retry of a delivery already taken (x-slack-retry-num): acknowledged, not redone.
+      return SlackHttpOutcome{HttpResponse::json(200, R"({"ok":true,"duplicate":true})"), {}};
+    }
+    in.kind = SlackInboundKind::events_api;
+    in.payload = std::move(body);
+  } else {
+    const auto form = net::parse_form(req.body);
+    if (commands) {
+      in.kind = SlackInboundKind::slash_command;
+      in.payload = json::object();
+      for (const auto& [k, v] : form) in.payload[k] = v;
+      if (!in.payload.contains("command")) {
+        return SlackHttpOutcome{HttpResponse::json_error(400, "not a slash command", "no 'command' field"), {}};
+      }
+    } else {
+      auto it = form.find("payload");
+      if (it == form.end() || json_nesting_depth(it->second) > kMaxJsonDepth) {
+        return SlackHttpOutcome{HttpResponse::json_error(400, "malformed interaction", "expected payload=<JSON>"), {}};
+      }
+      in.kind = SlackInboundKind::interactive;
+      in.payload = json::parse(it->second, nullptr, false);
+      if (in.payload.is_discarded() || !in.payload.is_object()) {
+        return SlackHttpOutcome{HttpResponse::json_error(400, "malformed interaction", "payload is not a JSON object"), {}};
+      }
+    }
+  }
+  SlackHttpOutcome out;
+  out.events = inbound_events(in, now);
+  // Slash commands get a visible receipt; the answer follows through response_url.
+  out.response = in.kind == SlackInboundKind::slash_command
+                     ? HttpResponse::json(200, R"({"response_type":"ephemeral","text":"On it…"})")
+                     : HttpResponse::json(200, R"({"ok":true})");
+  return out;
+}
+
+}  // namespace vigie::chat
