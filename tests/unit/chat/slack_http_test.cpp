@@ -1,0 +1,224 @@
+// Slack's HTTP endpoints: the signature gate (forged, stale, body-modified, missing → 401 and no
+// event), URL verification, Events API dedup by event_id, bot messages and subtypes ignored,
+// mentions, DMs, slash commands and button clicks turned into chat.command / chat.action events.
+#include <catch2/catch.hpp>
+
+#include <sstream>
+
+#include "fake_slack.h"
+#include "vigie/chat/slack_http.h"
+#include "vigie/net/http.h"
+
+using namespace vigie;
+using namespace std::chrono_literals;
+using nlohmann::json;
+using testing::FakeSlack;
+
+namespace {
+
+const std::string kSecret = "8f742231b10e8888abcd99yyyzzz85a5";
+
+struct Fixture {
+  std::ostringstream log_out;
+  std::shared_ptr<SecretRegistry> secrets = [] {
+    auto s = std::make_shared<SecretRegistry>();
+    s->add(kSecret);
+    return s;
+  }();
+  Logging logging{LogLevel::info, secrets, log_out};
+  FakeClock clock;
+  chat::SlackHttpEndpoints endpoints{kSecret, clock, logging.logger("slack")};
+
+  net::HttpRequest request(const std::string& path, const std::string& body, net::Headers headers) {
+    net::HttpRequest r;
+    r.method = "POST";
+    r.path = r.target = path;
+    r.body = body;
+    r.headers = std::move(headers);
+    r.remote = "127.0.0.1";
+    return r;
+  }
+  net::HttpRequest signed_request(const std::string& path, const std::string& body, Duration age = 0s) {
+    return request(path, body, FakeSlack::signed_headers(kSecret, body, clock.system_now() - age));
+  }
+  chat::SlackHttpOutcome handle(const net::HttpRequest& r) {
+    auto out = endpoints.handle(r);
+    REQUIRE(out);
+    return *out;
+  }
+};
+
+std::string mention_body(const std::string& event_id, json extra = json::object()) {
+  json event{{"type", "app_mention"}, {"user", "U0ALICE"}, {"text", "<@U0VIGIE> restart shop-api"},
+             {"ts", "1767225600.000200"}, {"channel", "C0OPS"}, {"event_ts", "1767225600.000200"}};
+  event.update(extra);
+  return json{{"type", "event_callback"}, {"team_id", "T1"}, {"event_id", event_id}, {"event", event}}.dump();
+}
+
+std::string form_encode(const std::string& s) {
+  std::string out;
+  const char* hex = "0123456789ABCDEF";
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string click_body(const std::string& action_id, const std::string& value) {
+  json payload{{"type", "block_actions"},
+               {"user", {{"id", "U0BOB"}, {"username", "bob"}}},
+               {"container", {{"type", "message"}, {"message_ts", "1767225600.000100"}, {"channel_id", "C0OPS"}}},
+               {"channel", {{"id", "C0OPS"}, {"name", "ops"}}},
+               {"response_url", "https://hooks.slack.com/actions/T1/1/abc"},
+               {"actions", json::array({{{"type", "button"}, {"action_id", action_id}, {"value", value},
+                                         {"action_ts", "1767225601.000300"}}})}};
+  return "payload=" + form_encode(payload.dump());
+}
+
+}  // namespace
+
+TEST_CASE("a forged, stale, body-modified or unsigned Slack request gets 401 and produces no event") {
+  Fixture f;
+  const std::string body = mention_body("Ev01");
+
+  SECTION("forged: signed with another secret") {
+    auto r = f.request("/slack/events", body, FakeSlack::signed_headers("not-the-secret", body, f.clock.system_now()));
+    auto out = f.handle(r);
+    CHECK(out.response.status == 401);
+    CHECK(out.events.empty());
+  }
+  SECTION("stale: signed six minutes ago") {
+    auto out = f.handle(f.signed_request("/slack/events", body, 6min));
+    CHECK(out.response.status == 401);
+    CHECK(out.events.empty());
+    CHECK(out.response.body.find("5-minute window") != std::string::npos);
+  }
+  SECTION("body modified after signing") {
+    auto r = f.signed_request("/slack/events", body);
+    r.body = mention_body("Ev01", {{"text", "<@U0VIGIE> delete everything"}});
+    auto out = f.handle(r);
+    CHECK(out.response.status == 401);
+    CHECK(out.events.empty());
+  }
+  SECTION("no signature headers") {
+    auto out = f.handle(f.request("/slack/commands", "command=%2Fvigie&text=help", {}));
+    CHECK(out.response.status == 401);
+    CHECK(out.events.empty());
+  }
+  // The refusal is logged, and the secret never is.
+  CHECK(f.log_out.str().find("Slack request refused") != std::string::npos);
+  CHECK(f.log_out.str().find(kSecret) == std::string::npos);
+}
+
+TEST_CASE("a signed request four minutes old is still accepted (Slack's window is five)") {
+  Fixture f;
+  auto out = f.handle(f.signed_request("/slack/events", mention_body("Ev02"), 4min));
+  CHECK(out.response.status == 200);
+  CHECK(out.events.size() == 1);
+}
+
+TEST_CASE("URL verification answers the challenge once the request is signed") {
+  Fixture f;
+  const std::string body = R"({"token":"t","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"})";
+  auto out = f.handle(f.signed_request("/slack/events", body));
+  CHECK(out.response.status == 200);
+  CHECK(json::parse(out.response.body)["challenge"] == "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P");
+  CHECK(out.events.empty());
+}
+
+TEST_CASE("an app_mention becomes one chat.command without the bot's mention, and Slack's retry is acked, not redone") {
+  Fixture f;
+  auto first = f.handle(f.signed_request("/slack/events", mention_body("Ev03")));
+  REQUIRE(first.response.status == 200);
+  REQUIRE(first.events.size() == 1);
+  const auto& e = first.events[0];
+  CHECK(e.kind == "chat.command");
+  CHECK(e.source == "slack");
+  CHECK(e.id == "slack:Ev03");
+  CHECK(e.attrs["text"] == "restart shop-api");
+  CHECK(e.attrs["user"] == "U0ALICE");
+  CHECK(e.attrs["channel"] == "C0OPS");
+  CHECK(e.attrs["via"] == "mention");
+
+  auto retry_req = f.signed_request("/slack/events", mention_body("Ev03"));
+  retry_req.headers["X-Slack-Retry-Num"] = "1";
+  retry_req.headers["X-Slack-Retry-Reason"] = "http_timeout";
+  auto retry = f.handle(retry_req);
+  CHECK(retry.response.status == 200);
+  CHECK(retry.events.empty());
+}
+
+TEST_CASE("a direct message is a command but bot messages, edits and channel chatter are ignored") {
+  Fixture f;
+  auto dm = f.handle(f.signed_request(
+      "/slack/events", mention_body("Ev10", {{"type", "message"}, {"channel_type", "im"}, {"text", "status shop-api"}})));
+  REQUIRE(dm.events.size() == 1);
+  CHECK(dm.events[0].attrs["via"] == "dm");
+  CHECK(dm.events[0].attrs["text"] == "status shop-api");
+
+  auto bot = f.handle(f.signed_request("/slack/events", mention_body("Ev11", {{"bot_id", "B0VIGIE"}})));
+  CHECK(bot.response.status == 200);
+  CHECK(bot.events.empty());
+  auto edit = f.handle(f.signed_request("/slack/events", mention_body("Ev12", {{"subtype", "message_changed"}})));
+  CHECK(edit.events.empty());
+  auto chatter = f.handle(f.signed_request(
+      "/slack/events", mention_body("Ev13", {{"type", "message"}, {"channel_type", "channel"}})));
+  CHECK(chatter.events.empty());
+}
+
+TEST_CASE("a slash command is acked at once with an ephemeral receipt and becomes a chat.command") {
+  Fixture f;
+  const std::string body =
+      "token=x&team_id=T1&channel_id=C0OPS&user_id=U0ALICE&user_name=alice&command=%2Fvigie&text=silence+"
+      "%22disk+full%22+2h&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1%2F1%2Fxyz&trigger_id=398.47.803a";
+  auto out = f.handle(f.signed_request("/slack/commands", body));
+  CHECK(out.response.status == 200);
+  CHECK(json::parse(out.response.body)["response_type"] == "ephemeral");
+  REQUIRE(out.events.size() == 1);
+  const auto& e = out.events[0];
+  CHECK(e.kind == "chat.command");
+  CHECK(e.id == "slack:cmd:398.47.803a");
+  CHECK(e.attrs["text"] == "silence \"disk full\" 2h");
+  CHECK(e.attrs["command"] == "/vigie");
+  CHECK(e.attrs["response_url"] == "https://hooks.slack.com/commands/T1/1/xyz");
+  CHECK(e.attrs["via"] == "slash");
+}
+
+TEST_CASE("a button click becomes a chat.action naming the user, the message and the alert") {
+  Fixture f;
+  auto out = f.handle(f.signed_request("/slack/interactive", click_body("vigie_ack", "42")));
+  CHECK(out.response.status == 200);
+  REQUIRE(out.events.size() == 1);
+  const auto& e = out.events[0];
+  CHECK(e.kind == "chat.action");
+  CHECK(e.attrs["user"] == "U0BOB");
+  CHECK(e.attrs["channel"] == "C0OPS");
+  CHECK(e.attrs["message_ts"] == "1767225600.000100");
+  CHECK(e.attrs["action_id"] == "vigie_ack");
+  CHECK(e.attrs["value"] == "42");
+  // A retried click carries the same action_ts: same event id, so the store deduplicates it.
+  auto again = f.handle(f.signed_request("/slack/interactive", click_body("vigie_ack", "42")));
+  REQUIRE(again.events.size() == 1);
+  CHECK(again.events[0].id == e.id);
+}
+
+TEST_CASE("malformed but signed Slack bodies get a 400 with a JSON error, and other paths are not Slack's") {
+  Fixture f;
+  auto bad_json = f.handle(f.signed_request("/slack/events", "{not json"));
+  CHECK(bad_json.response.status == 400);
+  CHECK(json::parse(bad_json.response.body).contains("error"));
+  auto no_payload = f.handle(f.signed_request("/slack/interactive", "foo=bar"));
+  CHECK(no_payload.response.status == 400);
+  auto not_command = f.handle(f.signed_request("/slack/commands", "text=hello"));
+  CHECK(not_command.response.status == 400);
+  auto get = f.request("/slack/events", "", {});
+  get.method = "GET";
+  CHECK(f.handle(get).response.status == 405);
+  CHECK_FALSE(f.endpoints.handle(f.signed_request("/webhooks/sentry", "{}")));
+}
