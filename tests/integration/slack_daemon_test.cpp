@@ -1,0 +1,132 @@
+// The real `vigie run` with [slack] pointed at the fake Slack: an alert becomes a Block Kit
+// message, a signed Acknowledge click on Vigie's /slack/interactive edits it, a forged one is
+// refused with 401 and changes nothing, and the secrets appear in no output.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "fake_slack.h"
+#include "http_client.h"
+#include "process.h"
+
+using namespace vigie::testing;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+const std::string kBinary = VIGIE_BINARY;
+const std::string kSigningSecret = "daemon-signing-secret-0123";
+const std::string kBotToken = "xoxb-daemon-test-token";
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string form_encode(const std::string& text) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c)) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("vigie run posts an alert to Slack and a signed Acknowledge click edits it, a forged one is refused") {
+  FakeSlack slack(kBotToken);
+  const auto dir = std::filesystem::temp_directory_path() / ("vigie-slack-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "rules");
+  std::ofstream(dir / "bot-token") << kBotToken << "\n";
+  std::ofstream(dir / "signing-secret") << kSigningSecret << "\n";
+  std::ofstream(dir / "vigie.toml") << "rules = [\"rules/*.toml\"]\n[server]\nlisten = \"127.0.0.1:0\"\n"
+                                       "[store]\npath = \"v.db\"\n"
+                                       "[slack]\nbase_url = \""
+                                    << slack.base_url()
+                                    << "\"\ntoken_file = \"bot-token\"\nsigning_secret_file = \"signing-secret\"\n"
+                                       "default_channel = \"C0OPS\"\n";
+  std::ofstream(dir / "rules" / "r.toml")
+      << "[[rule]]\nname = \"disk\"\nwhen = 'kind == \"alertmanager.alert\" and alertname == \"DiskFull\"'\n"
+         "group_by = [\"instance\"]\nsummary = \"disk full on {{labels.instance}}\"\n";
+
+  auto vigie = std::make_unique<Child>(std::vector<std::string>{kBinary, "run", "-c", (dir / "vigie.toml").string()},
+                                       (dir / "out.log").string(), (dir / "err.log").string());
+  const std::string line = wait_for_line((dir / "out.log").string(), "listening on http://127.0.0.1:", 20000);
+  REQUIRE_FALSE(line.empty());
+  HttpClient http(static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1))));
+
+  CHECK(http.request("POST", "/api/v2/alerts", R"([{"labels":{"alertname":"DiskFull","instance":"db1"}}])").status == 200);
+  auto post = slack.wait_for_request([](const FakeSlack::Request& r) { return r.method == "chat.postMessage" && r.status == 200; }, 10s);
+  REQUIRE(post);
+  CHECK(post->headers.at("Authorization") == "Bearer " + kBotToken);
+  CHECK(post->args["channel"] == "C0OPS");
+  CHECK(post->args["text"].get<std::string>().find("disk full on db1") != std::string::npos);
+  const auto messages = slack.messages();
+  REQUIRE(messages.size() == 1);
+  const std::string ts = messages[0].ts;
+  // The button's value is the alert id.
+  std::string alert_id;
+  for (const auto& block : messages[0].blocks) {
+    for (const auto& el : block.value("elements", json::array())) {
+      if (el.value("action_id", "") == "vigie_ack") alert_id = el.value("value", "");
+    }
+  }
+  REQUIRE_FALSE(alert_id.empty());
+
+  auto click = [&](const std::string& user, const std::string& action_ts) {
+    json payload{{"type", "block_actions"},
+                 {"user", {{"id", user}}},
+                 {"container", {{"type", "message"}, {"message_ts", ts}, {"channel_id", "C0OPS"}}},
+                 {"channel", {{"id", "C0OPS"}}},
+                 {"actions", json::array({{{"action_id", "vigie_ack"}, {"value", alert_id}, {"action_ts", action_ts}}})}};
+    return "payload=" + form_encode(payload.dump());
+  };
+  const auto now = vigie::from_unix_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch()).count());
+
+  // Forged: signed with a guessed secret → 401, and the message is not touched.
+  const std::string forged = click("U0MALLORY", "1.1");
+  std::map<std::string, std::string> forged_headers{{"Content-Type", "application/x-www-form-urlencoded"}};
+  for (const auto& [k, v] : FakeSlack::signed_headers("guessed", forged, now)) forged_headers[k] = v;
+  auto refused = http.request("POST", "/slack/interactive", forged, forged_headers);
+  CHECK(refused.status == 401);
+  CHECK(json::parse(refused.body).contains("error"));
+
+  // Signed by Slack: 200 at once, then the message says who acknowledged it.
+  const std::string body = click("U0BOB", "2.2");
+  std::map<std::string, std::string> headers{{"Content-Type", "application/x-www-form-urlencoded"}};
+  for (const auto& [k, v] : FakeSlack::signed_headers(kSigningSecret, body, now)) headers[k] = v;
+  CHECK(http.request("POST", "/slack/interactive", body, headers).status == 200);
+  auto update = slack.wait_for_request(
+      [](const FakeSlack::Request& r) { return r.method == "chat.update" && r.args.dump().find("Acknowledged by <@U0BOB>") != std::string::npos; },
+      10s);
+  REQUIRE(update);
+  CHECK(update->args["ts"] == ts);
+  CHECK(slack.message("C0OPS", ts)->blocks.dump().find("U0MALLORY") == std::string::npos);
+
+  vigie->signal(SIGTERM);
+  CHECK(vigie->wait(15000) == 0);
+  const std::string output = slurp(dir / "out.log") + slurp(dir / "err.log");
+  CHECK(output.find(kBotToken) == std::string::npos);
+  CHECK(output.find(kSigningSecret) == std::string::npos);
+  CHECK(output.find("Slack request refused") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
