@@ -33,7 +33,9 @@ struct Waiter {
   bool primary = false;  // this call's channel and ts are the alert's message
 };
 
-enum class Kind { post, update, reply };
+// respond: an answer to a person (a chat command's result, a refused click): through the
+// request's response_url when there is one, else chat.postEphemeral or chat.postMessage.
+enum class Kind { post, update, reply, respond };
 
 struct Item {
   Kind kind = Kind::post;
@@ -49,6 +51,9 @@ struct Item {
   SteadyPoint not_before{};
   bool digest = false;
   std::vector<Item> members;  // a digest's alerts
+  std::string method;         // respond: "response_url", "chat.postEphemeral" or "chat.postMessage"
+  std::string url;            // respond via response_url
+  json body;                  // respond: the request body as built from the job
 };
 
 struct Channel {
@@ -167,7 +172,50 @@ struct SlackDelivery::Impl {
     q.push_back(std::move(r));
   }
 
+  // A reply job: {text, blocks?, channel?, user?, thread_ts?, response_url?, ephemeral? (true),
+  // replace_original? (false)}. One call, paced and retried like the rest of its channel.
+  void add_reply_job(const bus::Job& job, Done done) {
+    const json& p = job.payload;
+    auto state = std::make_shared<JobState>();
+    state->job_id = job.id;
+    state->done = std::move(done);
+    state->remaining = 1;
+    const std::string text = truncate_utf8(p.value("text", std::string()), kMaxFallbackChars);
+    const bool ephemeral = p.value("ephemeral", true);
+    Item item;
+    item.kind = Kind::respond;
+    item.channel = p.value("channel", options.default_channel);
+    item.waiters.push_back({state, true});
+    if (const std::string url = p.value("response_url", std::string()); !url.empty()) {
+      item.method = "response_url";
+      item.url = url;
+      item.body = {{"response_type", ephemeral ? "ephemeral" : "in_channel"},
+                   {"text", text},
+                   {"replace_original", p.value("replace_original", false)}};
+      // response_url calls are not counted against a channel's Web API pace.
+      if (item.channel.empty()) item.channel = "response_url";
+    } else {
+      const std::string user = p.value("user", std::string());
+      item.method = ephemeral && !user.empty() ? "chat.postEphemeral" : "chat.postMessage";
+      item.body = {{"channel", item.channel}, {"text", text}};
+      if (item.method == "chat.postEphemeral") item.body["user"] = user;
+      if (const std::string t = p.value("thread_ts", std::string()); !t.empty()) item.body["thread_ts"] = t;
+    }
+    if (p.contains("blocks") && p["blocks"].is_array()) item.body["blocks"] = p["blocks"];
+    if (item.channel.empty()) {
+      const std::string reason = "a reply job needs a channel or a response_url";
+      log.error("Slack reply not sent", {{"job", job.id}, {"error", reason}});
+      state->done({job.id, bus::JobOutcome::fail, json::object(), reason, Duration{0}, ""});
+      return;
+    }
+    channel(item.channel).queue.push_back(std::move(item));
+  }
+
   void add_job(const bus::Job& job, Done done) {
+    if (job.kind == "reply") {
+      add_reply_job(job, std::move(done));
+      return;
+    }
     AlertNotice n = AlertNotice::from_payload(job.payload);
     auto state = std::make_shared<JobState>();
     state->job_id = job.id;
@@ -271,6 +319,7 @@ struct SlackDelivery::Impl {
   }
 
   json request_body(const Item& item) const {
+    if (item.kind == Kind::respond) return item.body;
     if (item.kind == Kind::reply) {
       json b = {{"channel", item.channel}, {"thread_ts", item.thread_ts}, {"text", truncate_utf8(item.text, kMaxFallbackChars)}};
       if (item.broadcast) b["reply_broadcast"] = true;
@@ -289,9 +338,10 @@ struct SlackDelivery::Impl {
     return b;
   }
 
-  CallOutcome call(const std::string& method, const json& body) {
+  CallOutcome call(const std::string& method, const json& body, const std::string& response_url = {}) {
     net::ClientRequest req;
     req.method = "POST";
+    if (!response_url.empty()) return call_response_url(response_url, body);
     req.url = net::join(options.base_url, method);
     req.headers["Authorization"] = "Bearer " + options.token;
     req.headers["Content-Type"] = "application/json; charset=utf-8";
@@ -335,6 +385,43 @@ struct SlackDelivery::Impl {
       out.what = CallOutcome::What::retry;
     } else {
       out.what = CallOutcome::What::fail;
+    }
+    return out;
+  }
+
+  // A response_url is its own credential (no token is sent) and answers "ok" or {"ok":true};
+  // an expired or used URL (404, or 410) will not work later either.
+  CallOutcome call_response_url(const std::string& url_text, const json& body) {
+    CallOutcome out;
+    net::ClientRequest req;
+    req.method = "POST";
+    auto url = net::parse_url(url_text);
+    if (!url) {
+      out.error = "invalid response_url";
+      return out;
+    }
+    req.url = *url;
+    req.headers["Content-Type"] = "application/json; charset=utf-8";
+    req.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+    auto resp = http.send(req);
+    if (!resp) {
+      out.what = resp.error().retryable() ? CallOutcome::What::retry : CallOutcome::What::fail;
+      out.error = std::string(net::client_error_name(resp.error().kind)) + ": " + resp.error().message;
+      return out;
+    }
+    if (resp->status == 429) {
+      out.what = CallOutcome::What::rate_limited;
+      out.retry_after = parse_retry_after(resp->header("Retry-After"));
+      out.error = "ratelimited";
+    } else if (resp->status >= 500) {
+      out.what = CallOutcome::What::retry;
+      out.error = "HTTP " + std::to_string(resp->status);
+    } else if (resp->status >= 200 && resp->status < 300) {
+      out.what = CallOutcome::What::ok;
+      out.body = json::object();
+    } else {
+      out.what = CallOutcome::What::fail;
+      out.error = resp->status == 404 || resp->status == 410 ? "expired_url" : "HTTP " + std::to_string(resp->status);
     }
     return out;
   }
@@ -406,6 +493,14 @@ struct SlackDelivery::Impl {
             const json o = {{"alert_id", m.notice.alert_id}, {"channel", ch}, {"ts", ts}, {"digest", true}};
             for (const auto& w : m.waiters) finish_waiter(w, o, std::nullopt, {}, callbacks);
           }
+          return;
+        }
+        if (item.kind == Kind::respond) {
+          ++stats.responses;
+          json o = {{"via", item.method}};
+          if (!ts.empty()) o["ts"] = ts;
+          if (auto m = out.body.find("message_ts"); m != out.body.end()) o["ts"] = *m;
+          for (const auto& w : item.waiters) finish_waiter(w, o, std::nullopt, {}, callbacks);
           return;
         }
         if (item.kind == Kind::reply) ++stats.replies;
@@ -493,10 +588,13 @@ struct SlackDelivery::Impl {
         for (auto& [name, c] : channels) {
           auto item = take(c, now, wait);
           if (!item) continue;
-          const std::string method = item->kind == Kind::update ? "chat.update" : "chat.postMessage";
+          const std::string method = item->kind == Kind::respond ? item->method
+                                     : item->kind == Kind::update ? "chat.update"
+                                                                  : "chat.postMessage";
           const json body = request_body(*item);
+          const std::string url = item->kind == Kind::respond ? item->url : std::string();
           lock.unlock();
-          const CallOutcome out = call(method, body);
+          const CallOutcome out = call(method, body, url);
           lock.lock();
           ++stats.calls;
           settle(*item, out, clock.steady_now(), callbacks);

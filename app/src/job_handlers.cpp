@@ -70,11 +70,14 @@ void JobRunner::stop() {
 bus::JobWorker::AsyncHandler JobRunner::handler() {
   return [impl = impl_.get()](const bus::Job& job, std::function<void(bus::JobResult)> done) {
     try {
-      if (job.kind == "notify") {
+      if (job.kind == "notify" || job.kind == "reply") {
         if (impl->slack) {
           impl->slack->submit(job, std::move(done));
-        } else {
+        } else if (job.kind == "notify") {
           done(notify_to_log(job, impl->log));
+        } else {
+          impl->log.info("reply", {{"job", job.id}, {"text", job.payload.value("text", "")}});
+          done({job.id, bus::JobOutcome::ok, {{"delivered", "log"}}, "", Duration{0}, ""});
         }
         return;
       }

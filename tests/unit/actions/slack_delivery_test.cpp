@@ -49,7 +49,7 @@ class ScriptedSlack : public net::HttpClient {
       const std::string ts = "1700000000." + std::to_string(100000 + ++next_ts);
       resp.body = json{{"ok", true}, {"channel", b["channel"]}, {"ts", ts}}.dump();
     } else {
-      resp.body = json{{"ok", true}, {"channel", b["channel"]}, {"ts", b.value("ts", "")}}.dump();
+      resp.body = json{{"ok", true}, {"channel", b.value("channel", "")}, {"ts", b.value("ts", "")}}.dump();
     }
     return resp;
   }
@@ -233,4 +233,59 @@ TEST_CASE("200 new alerts at once in one channel cost far fewer than 200 calls")
   CHECK(f.results.size() == 400);
   CHECK(f.slack.calls.size() <= 30);
   CHECK(f.slack.count("chat.update") <= 3);  // the few alerts posted on their own before the storm
+}
+
+TEST_CASE("a reply job with a response_url answers there, ephemerally, without sending the bot token") {
+  Fixture f;
+  bus::Job job{"reply:1", "reply", {{"response_url", "https://hooks.slack.com/commands/T1/1/resp-abc"}, {"text", "Silenced disk-full for 2h"}}, 1,
+               Duration{60'000}};
+  f.delivery->submit(job, [&](bus::JobResult r) { f.results[r.job_id] = r; });
+  f.delivery->pump();
+  REQUIRE(f.slack.calls.size() == 1);
+  CHECK(f.slack.calls[0].method == "resp-abc");
+  CHECK(f.slack.calls[0].body["response_type"] == "ephemeral");
+  CHECK(f.slack.calls[0].body["text"] == "Silenced disk-full for 2h");
+  CHECK(f.slack.calls[0].body["replace_original"] == false);
+  CHECK(f.slack.calls[0].headers.count("Authorization") == 0);
+  REQUIRE(f.results.count("reply:1"));
+  CHECK(f.results["reply:1"].outcome == bus::JobOutcome::ok);
+  CHECK(f.results["reply:1"].output["via"] == "response_url");
+}
+
+TEST_CASE("a reply job without a response_url goes to chat.postEphemeral for its user, or to the thread for everyone") {
+  Fixture f;
+  bus::Job to_user{"reply:2", "reply", {{"channel", "C0OPS"}, {"user", "U0BOB"}, {"thread_ts", "1700000000.000100"}, {"text", "You may not run restart"}}, 1,
+                   Duration{60'000}};
+  bus::Job to_all{"reply:3", "reply", {{"channel", "C0OPS"}, {"thread_ts", "1700000000.000100"}, {"ephemeral", false}, {"text", "restart done"}}, 1,
+                  Duration{60'000}};
+  f.delivery->submit(to_user, [&](bus::JobResult r) { f.results[r.job_id] = r; });
+  f.delivery->submit(to_all, [&](bus::JobResult r) { f.results[r.job_id] = r; });
+  f.delivery->pump();
+  REQUIRE(f.slack.calls.size() == 2);
+  CHECK(f.slack.calls[0].method == "chat.postEphemeral");
+  CHECK(f.slack.calls[0].body["user"] == "U0BOB");
+  CHECK(f.slack.calls[0].body["thread_ts"] == "1700000000.000100");
+  CHECK(f.slack.calls[0].headers["Authorization"] == "Bearer xoxb-secret-token");
+  CHECK(f.slack.calls[1].method == "chat.postMessage");
+  CHECK(f.slack.calls[1].body["text"] == "restart done");
+  CHECK(f.results["reply:2"].outcome == bus::JobOutcome::ok);
+  CHECK(f.results["reply:3"].outcome == bus::JobOutcome::ok);
+  CHECK(f.delivery->stats().responses == 2);
+}
+
+TEST_CASE("an expired response_url fails its reply job at once, and a reply with nowhere to go is refused") {
+  Fixture f;
+  f.slack.script["resp-old"].push_back({404, json("expired_url"), std::nullopt});
+  bus::Job job{"reply:4", "reply", {{"response_url", "https://hooks.slack.com/commands/T1/1/resp-old"}, {"text", "late"}}, 1, Duration{60'000}};
+  f.delivery->submit(job, [&](bus::JobResult r) { f.results[r.job_id] = r; });
+  f.delivery->pump();
+  REQUIRE(f.results.count("reply:4"));
+  CHECK(f.results["reply:4"].outcome == bus::JobOutcome::fail);
+  CHECK(f.results["reply:4"].reason.find("expired_url") != std::string::npos);
+  CHECK(f.slack.calls.size() == 1);  // not retried
+
+  bus::Job lost{"reply:5", "reply", {{"text", "to nobody"}}, 1, Duration{60'000}};
+  f.delivery->submit(lost, [&](bus::JobResult r) { f.results[r.job_id] = r; });
+  REQUIRE(f.results.count("reply:5"));
+  CHECK(f.results["reply:5"].outcome == bus::JobOutcome::fail);
 }

@@ -44,7 +44,7 @@ class SlackDelivery {
   using Done = std::function<void(bus::JobResult)>;
   struct Stats {
     std::size_t calls = 0, posts = 0, updates = 0, replies = 0, digests = 0, coalesced = 0, rate_limited = 0,
-                retries = 0, failed = 0;
+                retries = 0, failed = 0, responses = 0;
   };
 
   SlackDelivery(DeliveryOptions options, net::HttpClient& http, Clock& clock, Logger log,
@@ -53,7 +53,7 @@ class SlackDelivery {
   SlackDelivery(const SlackDelivery&) = delete;
   SlackDelivery& operator=(const SlackDelivery&) = delete;
 
-  // Queues a notify job; `done` runs once with its result (ok: output has channel, ts, alert_id and
+  // Queues a notify or reply job (see docs/slack.md for both payloads); `done` runs once with its result (ok: output has channel, ts, alert_id and
   // an `event` for the engine to store; fail: the reason). Thread-safe.
   void submit(const bus::Job& job, Done done);
   // Sends everything due now. @return when something waits for time to pass (rate limit,
