@@ -224,7 +224,13 @@ struct EngineLoop {
         engine.job_finished(r.job_id, r.outcome == bus::JobOutcome::ok, r.output);
         metrics.counter("vigie_jobs_finished_total", "Jobs finished, by outcome",
                         {{"outcome", std::string(bus::job_outcome_name(r.outcome))}}).inc();
-        if (auto e = result_event(r)) result_events.push_back(std::move(*e));
+        if (auto e = result_event(r)) {
+          if (e->kind == "slack.delivery_failed") {
+            metrics.counter("vigie_slack_delivery_failed_total", "Slack deliveries given up, by Slack's error",
+                            {{"error", e->attrs.value("error", "unknown")}}).inc();
+          }
+          result_events.push_back(std::move(*e));
+        }
       }
       // Results come back as events (slack.delivered, slack.delivery_failed...): stored, seen
       // by rules and observers, deduplicated by job id.

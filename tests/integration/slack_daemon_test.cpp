@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "fake_slack.h"
 #include "http_client.h"
@@ -122,11 +123,24 @@ TEST_CASE("vigie run posts an alert to Slack and a signed Acknowledge click edit
   CHECK(update->args["ts"] == ts);
   CHECK(slack.message("C0OPS", ts)->blocks.dump().find("U0MALLORY") == std::string::npos);
 
+  // A permanent Slack error: the job fails once, with a metric and the fix in the log.
+  slack.fail_next("chat.postMessage", 200, "channel_not_found");
+  CHECK(http.request("POST", "/api/v2/alerts", R"([{"labels":{"alertname":"DiskFull","instance":"db2"}}])").status == 200);
+  REQUIRE(slack.wait_for_request([](const FakeSlack::Request& r) { return r.error == "channel_not_found"; }, 10s));
+  bool counted = false;
+  for (int i = 0; i < 100 && !counted; ++i) {  // the result travels back to the engine: bounded poll
+    counted = http.request("GET", "/metrics").body.find("vigie_slack_delivery_failed_total{error=\"channel_not_found\"} 1") !=
+              std::string::npos;
+    if (!counted) std::this_thread::sleep_for(100ms);
+  }
+  CHECK(counted);
+
   vigie->signal(SIGTERM);
   CHECK(vigie->wait(15000) == 0);
   const std::string output = slurp(dir / "out.log") + slurp(dir / "err.log");
   CHECK(output.find(kBotToken) == std::string::npos);
   CHECK(output.find(kSigningSecret) == std::string::npos);
   CHECK(output.find("Slack request refused") != std::string::npos);
+  CHECK(output.find("check `notify` and [slack] default_channel") != std::string::npos);
   std::filesystem::remove_all(dir);
 }
