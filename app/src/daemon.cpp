@@ -26,7 +26,7 @@
 #include "vigie/bus/fanout.h"
 #include "vigie/bus/ingest.h"
 #include "vigie/bus/jobs.h"
-#include "vigie/chat/buttons.h"
+#include "vigie/chat/commands.h"
 #include "vigie/chat/slack_http.h"
 #include "vigie/config/config.h"
 #include "vigie/net/http_server.h"
@@ -152,7 +152,21 @@ struct EngineLoop {
     };
     engine.set_output_sink(deliver);
     engine.set_rules(initial);
+    chat::ChatCommands chat(engine, *store, clock, logging.logger("chat"));
+    chat.set_rules(initial);
+    chat.set_access(chat::Access(cfg.access));
+    chat.set_secrets(logging.shared_secrets());
+    chat.set_status_provider([&] {
+      std::lock_guard lock(health_mutex);
+      return nlohmann::json{{"role", "engine"},
+                            {"store", store_ok ? "ok" : "failing: " + store_error},
+                            {"rules", engine.rules() ? engine.rules()->rules().size() : 0},
+                            {"jobs in flight", dispatcher.in_flight()},
+                            {"jobs queued", dispatcher.queued()},
+                            {"last reload", last_reload}};
+    });
     engine_ptr = &engine;
+    chat_ptr = &chat;
     deliver_ptr = deliver;
     if (auto r = engine.restore(); !r) log.error("restoring state failed", {{"error", r.error()}});
     // Jobs committed before a stop or a crash are dispatched again (workers see their ids).
@@ -167,6 +181,7 @@ struct EngineLoop {
                                           {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1});
     auto& batch_events = metrics.counter("vigie_engine_events_total", "Events evaluated by the engine");
     std::uint64_t iterations = 0;
+    SteadyPoint next_chat_tick = clock.steady_now();
     while (!stopping) {
       zmq::pollitem_t items[] = {{ingest.socket_handle(), 0, ZMQ_POLLIN, 0},
                                  {dispatcher.socket_handle(), 0, ZMQ_POLLIN, 0},
@@ -205,23 +220,20 @@ struct EngineLoop {
           offset += b.events.size();
           ingest.ack(b, results);
         }
-        // Buttons pressed in Slack act once their event is stored (a retried click is a duplicate).
-        std::vector<rules::EngineOutput> button_outputs;
+        // Commands and clicks act once their event is stored (a retried one is a duplicate).
+        std::vector<rules::EngineOutput> chat_outputs;
         for (std::size_t i = 0; i < all.size() && i < out.results.size(); ++i) {
-          if (all[i].kind != "chat.action" || out.results[i].status != bus::IngestStatus::stored) continue;
-          if (auto o = chat::apply_alert_button(engine, *store, all[i], clock.system_now())) {
-            button_outputs.push_back(std::move(*o));
-          } else {
-            log.info("Slack action not handled here", {{"action", all[i].attrs.value("action_id", "")}});
-          }
+          if (out.results[i].status != bus::IngestStatus::stored) continue;
+          if (auto o = chat.handle(all[i])) chat_outputs.push_back(std::move(*o));
         }
         out.results.clear();
         deliver(std::move(out));
-        for (auto& o : button_outputs) deliver(std::move(o));
+        for (auto& o : chat_outputs) deliver(std::move(o));
       }
       std::vector<bus::Event> result_events;
       for (const auto& r : dispatcher.poll()) {
         engine.job_finished(r.job_id, r.outcome == bus::JobOutcome::ok, r.output);
+        deliver(chat.action_finished(r.job_id, r.outcome == bus::JobOutcome::ok, r.output, r.reason));
         metrics.counter("vigie_jobs_finished_total", "Jobs finished, by outcome",
                         {{"outcome", std::string(bus::job_outcome_name(r.outcome))}}).inc();
         if (auto e = result_event(r)) {
@@ -235,6 +247,11 @@ struct EngineLoop {
       // Results come back as events (slack.delivered, slack.delivery_failed...): stored, seen
       // by rules and observers, deduplicated by job id.
       if (!result_events.empty()) deliver(engine.ingest(std::move(result_events)));
+      // Approval and confirmation requests expire (checked about once a second).
+      if (clock.steady_now() >= next_chat_tick) {
+        next_chat_tick = clock.steady_now() + Duration{1000};
+        deliver(chat.tick());
+      }
       if (++iterations % 10 == 0) {
         const auto st = engine.stats();
         metrics.gauge("vigie_rule_evaluations", "Rule conditions evaluated since start").set(static_cast<double>(st.rule_evaluations));
@@ -252,6 +269,7 @@ struct EngineLoop {
       ingest.ack(b, out.results);
     }
     engine_ptr = nullptr;
+    chat_ptr = nullptr;
     deliver_ptr = nullptr;
   }
 
@@ -297,6 +315,11 @@ struct EngineLoop {
         return;
       }
       if (engine_ptr) engine_ptr->set_rules(set);
+      if (chat_ptr) chat_ptr->set_rules(set);
+      {
+        std::lock_guard lock(health_mutex);
+        last_reload = format_rfc3339(clock.system_now()) + " (" + std::to_string(set->rules().size()) + " rules)";
+      }
       metrics.gauge("vigie_reload_success", "1 when the last rule reload succeeded").set(1);
       metrics.gauge("vigie_reload_last_success_timestamp_seconds", "Time of the last good reload")
           .set(static_cast<double>(to_unix_ms(clock.system_now())) / 1000.0);
@@ -307,6 +330,8 @@ struct EngineLoop {
   }
 
   rules::Engine* engine_ptr = nullptr;  // set by the engine thread; used by its tasks only
+  chat::ChatCommands* chat_ptr = nullptr;
+  std::string last_reload = "none since start";  // guarded by health_mutex
   std::function<void(rules::EngineOutput)> deliver_ptr;
   std::uint64_t reloads = 0;
 };

@@ -19,6 +19,18 @@ std::string matcher_value(const std::string& v) {
 
 }  // namespace
 
+store::Silence silence_for_alert(const store::Alert& alert, const std::string& user, TimePoint now, Duration length) {
+  store::Silence s;
+  s.matchers = nlohmann::json::array({"rule=" + matcher_value(alert.rule)});
+  for (auto it = alert.labels.begin(); it != alert.labels.end(); ++it) {
+    s.matchers.push_back(it.key() + "=" + matcher_value(it.value().is_string() ? it.value().get<std::string>() : it.value().dump()));
+  }
+  s.starts = s.created = now;
+  s.ends = now + length;
+  s.author = user;
+  return s;
+}
+
 std::optional<rules::EngineOutput> apply_alert_button(rules::Engine& engine, store::Store& store,
                                                       const bus::Event& action, TimePoint now) {
   if (action.kind != "chat.action") return std::nullopt;
@@ -33,15 +45,8 @@ std::optional<rules::EngineOutput> apply_alert_button(rules::Engine& engine, sto
   if (id == actions::slack::kActionSilence1h) {
     auto alert = store.find_alert(alert_id);
     if (!alert || !*alert) return std::nullopt;
-    store::Silence s;
+    store::Silence s = silence_for_alert(**alert, user, now, std::chrono::hours(1));
     s.id = "slack-" + std::to_string(alert_id) + "-" + std::to_string(to_unix_ms(now));
-    s.matchers = nlohmann::json::array({"rule=" + matcher_value((*alert)->rule)});
-    for (auto it = (*alert)->labels.begin(); it != (*alert)->labels.end(); ++it) {
-      s.matchers.push_back(it.key() + "=" + matcher_value(it.value().is_string() ? it.value().get<std::string>() : it.value().dump()));
-    }
-    s.starts = s.created = now;
-    s.ends = now + std::chrono::hours(1);
-    s.author = user;
     s.comment = "Silence 1h, from Slack";
     return engine.add_silence(std::move(s));
   }

@@ -114,6 +114,10 @@ bool is_tcp_endpoint(std::string_view s) {
 
 bool is_role_member(std::string_view m) {
   if (m.size() >= 2 && m[0] == '@') return true;
+  // "#C0123ABCD": everyone speaking in that channel holds the role.
+  if (m.size() >= 3 && m[0] == '#' && (m[1] == 'C' || m[1] == 'G' || m[1] == 'D')) {
+    return std::all_of(m.begin() + 2, m.end(), [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); });
+  }
   if (m.size() < 3 || (m[0] != 'U' && m[0] != 'W')) return false;
   return std::all_of(m.begin() + 1, m.end(),
                      [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); });

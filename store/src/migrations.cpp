@@ -85,6 +85,15 @@ constexpr std::array<const char*, kSchemaVersion> kMigrations{
          updated_ms INTEGER NOT NULL);)",
     // 5: an alert posted inside a storm digest has no message of its own: updates become replies.
     R"(ALTER TABLE slack_messages ADD COLUMN digest INTEGER NOT NULL DEFAULT 0;)",
+    // 6: chat requests waiting for a confirmation or approvals (they survive a restart).
+    R"(CREATE TABLE chat_requests (
+         id TEXT PRIMARY KEY,
+         state TEXT NOT NULL,
+         data TEXT NOT NULL,
+         created_ms INTEGER NOT NULL,
+         expires_ms INTEGER NOT NULL,
+         updated_ms INTEGER NOT NULL);
+       CREATE INDEX chat_requests_state ON chat_requests(state, expires_ms);)",
 };
 
 }  // namespace

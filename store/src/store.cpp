@@ -578,6 +578,53 @@ Result<std::vector<Silence>> Store::all_silences() {
   return collect_rows<Silence>(impl_->db, *st, "listing silences", [](const Statement& row) { return silence_from_row(row); });
 }
 
+namespace {
+constexpr const char* kChatRequestColumns = "id, state, data, created_ms, expires_ms, updated_ms";
+ChatRequest chat_request_from_row(const Statement& st) {
+  ChatRequest r;
+  r.id = st.text(0);
+  r.state = st.text(1);
+  r.data = parse_or(st.text(2), nlohmann::json::object());
+  r.created = from_unix_ms(st.integer(3));
+  r.expires = from_unix_ms(st.integer(4));
+  r.updated = from_unix_ms(st.integer(5));
+  return r;
+}
+}  // namespace
+
+Result<bool> Store::save_chat_request(const ChatRequest& r) {
+  auto st = impl_->db.prepare(
+      "INSERT INTO chat_requests (id, state, data, created_ms, expires_ms, updated_ms) VALUES (?,?,?,?,?,?) "
+      "ON CONFLICT(id) DO UPDATE SET state = excluded.state, data = excluded.data, expires_ms = excluded.expires_ms, "
+      "updated_ms = excluded.updated_ms",
+      "saving a chat request");
+  if (!st) return impl_->write_failed(st.error());
+  st->bind(1, r.id).bind(2, r.state).bind(3, dump(r.data)).bind(4, to_unix_ms(r.created))
+      .bind(5, to_unix_ms(r.expires)).bind(6, to_unix_ms(r.updated));
+  if (st->step() != SQLITE_DONE) return impl_->write_failed("saving a chat request");
+  return true;
+}
+
+Result<std::optional<ChatRequest>> Store::find_chat_request(const std::string& id) {
+  auto st = impl_->db.prepare(std::string("SELECT ") + kChatRequestColumns + " FROM chat_requests WHERE id = ?",
+                              "finding a chat request");
+  if (!st) return tl::unexpected(st.error());
+  st->bind(1, id);
+  const int rc = st->step();
+  if (rc == SQLITE_DONE) return std::optional<ChatRequest>();
+  if (rc != SQLITE_ROW) return fail("finding a chat request", impl_->db);
+  return std::optional<ChatRequest>(chat_request_from_row(*st));
+}
+
+Result<std::vector<ChatRequest>> Store::open_chat_requests() {
+  auto st = impl_->db.prepare(std::string("SELECT ") + kChatRequestColumns +
+                                  " FROM chat_requests WHERE state LIKE 'awaiting_%' ORDER BY created_ms, id",
+                              "listing chat requests");
+  if (!st) return tl::unexpected(st.error());
+  return collect_rows<ChatRequest>(impl_->db, *st, "listing chat requests",
+                                   [](const Statement& row) { return chat_request_from_row(row); });
+}
+
 Result<std::optional<Silence>> Store::find_silence(const std::string& id) {
   auto st = impl_->db.prepare(std::string("SELECT ") + kSilenceColumns + " FROM silences WHERE id = ?",
                               "finding a silence");
@@ -712,7 +759,9 @@ Result<std::int64_t> Store::apply_retention(TimePoint now, Duration retention) {
            run("DELETE FROM slack_messages WHERE alert_id IN (SELECT id FROM alerts WHERE state = 'resolved' "
                "AND resolved_ms < ?)",
                "applying retention: deleting old Slack messages") &&
-           run("DELETE FROM silences WHERE ends_ms < ?", "applying retention: deleting ended silences");
+           run("DELETE FROM silences WHERE ends_ms < ?", "applying retention: deleting ended silences") &&
+           run("DELETE FROM chat_requests WHERE state NOT LIKE 'awaiting_%' AND updated_ms < ?",
+               "applying retention: deleting settled chat requests");
   });
   if (error) return tl::unexpected(*error);
   if (!ok) return tl::unexpected(ok.error());

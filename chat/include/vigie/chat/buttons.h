@@ -1,6 +1,6 @@
 // The alert buttons on Vigie's Slack messages (Acknowledge, Resolve, Silence 1h), applied to the
-// engine when their `chat.action` event has been stored. Running offered actions, access roles
-// and approvals come with chat commands; until then anyone who sees the message may press these.
+// engine when their `chat.action` event has been stored. Who may press them is checked before
+// (chat/commands.h).
 #pragma once
 
 #include <optional>
@@ -10,6 +10,9 @@
 #include "vigie/store/store.h"
 
 namespace vigie::chat {
+
+// A silence matching exactly this alert's rule and labels, from `now` for `length` (id unset).
+store::Silence silence_for_alert(const store::Alert& alert, const std::string& user, TimePoint now, Duration length);
 
 // nullopt when the event is not one of these buttons (or names no alert).
 std::optional<rules::EngineOutput> apply_alert_button(rules::Engine& engine, store::Store& store,

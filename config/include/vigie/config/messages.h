@@ -52,7 +52,7 @@ inline constexpr Message kEmptyList{"empty-list", "'{}' must not be empty"};
 inline constexpr Message kUnknownRole{"unknown-role", "unknown role '{}'"};
 inline constexpr Message kBadRoleMember{
     "bad-role-member",
-    "role '{}' member '{}' must be a Slack user id (U…/W…) or a user group handle (@name)"};
+    "role '{}' member '{}' must be a Slack user id (U…/W…), a channel id (#C…) or a user group handle (@name)"};
 
 // Notes attached to diagnostics.
 inline constexpr Message kNoteDidYouMean{"", "did you mean '{}'?"};

@@ -31,7 +31,7 @@ using Result = tl::expected<T, StoreError>;
 
 // The schema this build writes; PRAGMA user_version of an up-to-date file. docs/store.md lists
 // what each version added.
-inline constexpr int kSchemaVersion = 5;
+inline constexpr int kSchemaVersion = 6;
 
 struct OpenOptions {
   // How long a write waits for another connection's lock (another vigie process, `vigie events`
@@ -100,6 +100,17 @@ struct AuditEntry {
   nlohmann::json args = nlohmann::json::object();
   std::string result;
   bool operator==(const AuditEntry&) const = default;
+};
+
+// A chat request that waits for people: a Confirm press by its requester, or approvals by others.
+// `state` is awaiting_confirm | awaiting_approval while open, then approved | denied | expired |
+// cancelled; `data` holds what to run and who asked and approved (the chat module's business).
+struct ChatRequest {
+  std::string id;
+  std::string state;
+  nlohmann::json data = nlohmann::json::object();
+  TimePoint created{}, expires{}, updated{};
+  bool operator==(const ChatRequest&) const = default;
 };
 
 struct AuditQuery {
@@ -185,6 +196,11 @@ class Store {
   // Audit.
   Result<std::int64_t> append_audit(const AuditEntry& e);  // @return the entry's id
   Result<std::vector<AuditEntry>> audit(const AuditQuery& q);  // newest first
+
+  // Chat requests.
+  Result<bool> save_chat_request(const ChatRequest& r);  // insert or replace by id
+  Result<std::optional<ChatRequest>> find_chat_request(const std::string& id);
+  Result<std::vector<ChatRequest>> open_chat_requests();  // awaiting_*, oldest first
 
   // Collector cursors.
   Result<std::optional<std::string>> cursor(const std::string& collector);
