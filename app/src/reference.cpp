@@ -48,8 +48,9 @@ std::string configuration_reference_markdown() {
   section(out, "`[actions]`", config::actions_options().description, config::actions_options());
   out += "### `[access]`\n\n"
          "| key | type | description |\n|---|---|---|\n"
-         "| `[access.roles]` `<role> = [...]` | string list | Slack user ids (`U…`, `W…`) or user "
-         "group handles (`@name`) holding the role |\n"
+         "| `[access.roles]` `<role> = [...]` | string list | Slack user ids (`U…`, `W…`), channel ids "
+         "(`#C…`: everyone speaking there) or user group handles (`@name`, not resolved yet) holding the "
+         "role (docs/chatops.md) |\n"
          "| `read` | string list | Roles allowed read-only chat commands; empty: everyone |\n\n";
   section(out, "`[log]`", config::log_options().description, config::log_options());
   kinds(out, "Collector kinds (`type` of `[collectors.<name>]`)", "`[collectors.<name>]`",
