@@ -165,6 +165,23 @@ TEST_CASE("access: read roles must exist, group handles are members") {
   CHECK(d.items()[0].notes.front() == fmt_message(kNoteDidYouMean, "oncall"));
 }
 
+TEST_CASE("access: a channel id with # is a member, a bare channel name is not") {
+  Kinds kinds;
+  {
+    TempConfig t("[access.roles]\ndevs = [\"#C0DEVS123\", \"U0ALICE\"]\n");
+    Diagnostics d;
+    auto cfg = load_config(t.path(), kinds.catalogs(), d);
+    INFO(d.render_text());
+    REQUIRE(cfg);
+    CHECK(cfg->access.roles.at("devs") == std::vector<std::string>{"#C0DEVS123", "U0ALICE"});
+  }
+  TempConfig t("[access.roles]\ndevs = [\"#general\"]\n");
+  Diagnostics d;
+  CHECK_FALSE(load_config(t.path(), kinds.catalogs(), d));
+  REQUIRE(d.items().size() == 1);
+  CHECK(d.items()[0].message == fmt_message(kBadRoleMember, "devs", "#general"));
+}
+
 TEST_CASE("rule globs expand relative to vigie.toml, sorted, an empty match is a warning") {
   Kinds kinds;
   TempConfig t("rules = [\"rules/*.toml\", \"more/*.toml\"]\n");

@@ -404,6 +404,25 @@ TEST_CASE("outbox: a job is added once, and a finished job cannot be reopened") 
   CHECK(order == std::vector<std::string>{"z-early", "a-late"});
 }
 
+TEST_CASE("chat requests round-trip, only open ones are listed, settled ones go with retention") {
+  auto s = open_store(":memory:");
+  ChatRequest open{"req-1", "awaiting_approval", {{"action", "reboot"}, {"approvers", {"U2"}}}, T0, T0 + 15min, T0};
+  ChatRequest done{"req-2", "approved", {{"action", "restart"}}, T0, T0 + 15min, T0};
+  REQUIRE(s->save_chat_request(open));
+  REQUIRE(s->save_chat_request(done));
+  CHECK(*s->find_chat_request("req-1") == std::optional<ChatRequest>(open));
+  CHECK(*s->open_chat_requests() == std::vector<ChatRequest>{open});
+  open.state = "expired";
+  open.updated = T0 + 15min;
+  REQUIRE(s->save_chat_request(open));  // replaced by id
+  CHECK(s->open_chat_requests()->empty());
+  CHECK((*s->find_chat_request("req-1"))->state == "expired");
+  CHECK_FALSE(*s->find_chat_request("nope"));
+  REQUIRE(s->apply_retention(T0 + 15min + 14 * 24h + 1s, 14 * 24h));
+  CHECK_FALSE(*s->find_chat_request("req-1"));
+  CHECK_FALSE(*s->find_chat_request("req-2"));
+}
+
 TEST_CASE("silences: active in their period until expired, listed, deleted") {
   auto s = open_store(":memory:");
   Silence sil{"s1", nlohmann::json::array({"rule=\"burst\""}), T0, T0 + 1h, "U1", "deploying", true, T0, {}};
