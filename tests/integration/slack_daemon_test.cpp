@@ -144,3 +144,94 @@ TEST_CASE("vigie run posts an alert to Slack and a signed Acknowledge click edit
   CHECK(output.find("check `notify` and [slack] default_channel") != std::string::npos);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("vigie run answers chat commands through Slack: a slash command via response_url, a denial ephemerally, an approval in the open") {
+  FakeSlack slack(kBotToken);
+  const auto dir = std::filesystem::temp_directory_path() / ("vigie-chatops-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "rules");
+  std::ofstream(dir / "bot-token") << kBotToken << "\n";
+  std::ofstream(dir / "signing-secret") << kSigningSecret << "\n";
+  std::ofstream(dir / "vigie.toml") << "rules = [\"rules/*.toml\"]\n[server]\nlisten = \"127.0.0.1:0\"\n"
+                                       "[store]\npath = \"v.db\"\n"
+                                       "[slack]\nbase_url = \""
+                                    << slack.base_url()
+                                    << "\"\ntoken_file = \"bot-token\"\nsigning_secret_file = \"signing-secret\"\n"
+                                       "default_channel = \"C0OPS\"\n"
+                                       "[access.roles]\noncall = [\"U0ALICE\", \"U0BOB\"]\n";
+  std::ofstream(dir / "rules" / "r.toml")
+      << "[[action]]\nname = \"clean\"\ntype = \"exec\"\nargv = [\"/bin/echo\", \"{{host}}\"]\n"
+         "allow = [\"oncall\"]\napprovals = 1\n";
+  auto vigie = std::make_unique<Child>(std::vector<std::string>{kBinary, "run", "-c", (dir / "vigie.toml").string()},
+                                       (dir / "out.log").string(), (dir / "err.log").string());
+  const std::string line = wait_for_line((dir / "out.log").string(), "listening on http://127.0.0.1:", 20000);
+  REQUIRE_FALSE(line.empty());
+  HttpClient http(static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1))));
+  const auto now = [] {
+    return vigie::from_unix_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch()).count());
+  };
+  auto post = [&](const std::string& path, const std::string& body, const std::string& type) {
+    std::map<std::string, std::string> headers{{"Content-Type", type}};
+    for (const auto& [k, v] : FakeSlack::signed_headers(kSigningSecret, body, now())) headers[k] = v;
+    return http.request("POST", path, body, headers).status;
+  };
+  auto slash = [&](const std::string& user, const std::string& text, const std::string& reply_to, const std::string& trigger) {
+    return post("/slack/commands",
+                "command=%2Fvigie&channel_id=C0OPS&user_id=" + user + "&text=" + form_encode(text) +
+                    "&response_url=" + form_encode(slack.response_url(reply_to)) + "&trigger_id=" + trigger,
+                "application/x-www-form-urlencoded");
+  };
+
+  // /vigie whoami: the answer comes back through the command's response_url.
+  CHECK(slash("U0ALICE", "whoami", "whoami-1", "t1") == 200);
+  auto whoami = slack.wait_for_request([](const FakeSlack::Request& r) { return r.path == "/response/whoami-1"; }, 10s);
+  REQUIRE(whoami);
+  CHECK(whoami->args["text"].get<std::string>().find("your roles here: oncall") != std::string::npos);
+  CHECK(whoami->args["response_type"] == "ephemeral");
+  CHECK(whoami->headers.count("Authorization") == 0);
+
+  // @vigie ack 1 by someone without a role: an ephemeral denial naming the roles.
+  const std::string mention = json{{"type", "event_callback"},
+                                   {"event_id", "Ev1"},
+                                   {"event", {{"type", "app_mention"}, {"user", "U0EVE"}, {"channel", "C0OPS"},
+                                              {"text", "<@U0VIGIE> run clean host=web-1"}, {"ts", "1.000100"}}}}
+                                  .dump();
+  CHECK(post("/slack/events", mention, "application/json") == 200);
+  auto denial = slack.wait_for_request([](const FakeSlack::Request& r) { return r.method == "chat.postEphemeral"; }, 10s);
+  REQUIRE(denial);
+  CHECK(denial->args["user"] == "U0EVE");
+  CHECK(denial->args["text"].get<std::string>().find("it needs the role oncall") != std::string::npos);
+
+  // Alice asks to run an action that needs one approval: the request is posted for everyone.
+  CHECK(slash("U0ALICE", "run clean host=web-1", "run-1", "t2") == 200);
+  auto ask = slack.wait_for_request(
+      [](const FakeSlack::Request& r) { return r.method == "chat.postMessage" && r.args.dump().find("vigie_approve") != std::string::npos; },
+      10s);
+  REQUIRE(ask);
+  const std::string blocks = ask->args["blocks"].dump();
+  const auto at = blocks.find("req-");
+  REQUIRE(at != std::string::npos);
+  const std::string request = blocks.substr(at, blocks.find('"', at) - at);
+
+  // Bob approves: the approval message is replaced and the action is dispatched, announced.
+  json click{{"type", "block_actions"},
+             {"user", {{"id", "U0BOB"}}},
+             {"channel", {{"id", "C0OPS"}}},
+             {"container", {{"message_ts", ask->args.value("ts", "")}, {"channel_id", "C0OPS"}}},
+             {"response_url", slack.response_url("approve-1")},
+             {"actions", json::array({{{"action_id", "vigie_approve"}, {"value", request}, {"action_ts", "9.9"}}})}};
+  CHECK(post("/slack/interactive", "payload=" + form_encode(click.dump()), "application/x-www-form-urlencoded") == 200);
+  auto replaced = slack.wait_for_request([](const FakeSlack::Request& r) { return r.path == "/response/approve-1"; }, 10s);
+  REQUIRE(replaced);
+  CHECK(replaced->args["replace_original"] == true);
+  CHECK(replaced->args["text"].get<std::string>().find("Approved by <@U0BOB>") != std::string::npos);
+  auto running = slack.wait_for_request(
+      [](const FakeSlack::Request& r) { return r.method == "chat.postMessage" && r.args.dump().find("Running `clean` host=web-1") != std::string::npos; },
+      10s);
+  CHECK(running);
+
+  vigie->signal(SIGTERM);
+  CHECK(vigie->wait(15000) == 0);
+  std::filesystem::remove_all(dir);
+}
