@@ -1,13 +1,36 @@
-// The explicit list of collector kinds.
+// The explicit list of collector kinds: one line per kind, giving its type, description, option
+// table and factory (each defined in the kind's own folder).
 #include "vigie/collectors/kinds.h"
 
+#include "vigie/collectors/collector.h"
+
 namespace vigie::collectors {
+namespace {
+
+struct Kind {
+  std::string_view type;
+  std::string_view description;
+  const config::OptionTable& (*options)();
+  CollectorFactory (*factory)();  // nullptr: validated in vigie.toml, not runnable yet
+};
+
+const Kind kKinds[] = {
+    {"newrelic", "NewRelic alert violations, APM health and NRQL queries", &newrelic_options, nullptr},
+    {"sentry", "Sentry issues of an organization's projects", &sentry_options, nullptr},
+    {"papertrail", "Papertrail log search", &papertrail_options, nullptr},
+};
+
+}  // namespace
 
 void register_builtin_collectors(config::KindCatalog& catalog) {
-  catalog.add({"newrelic", "NewRelic alert violations, APM health and NRQL queries",
-               &newrelic_options()});
-  catalog.add({"sentry", "Sentry issues of an organization's projects", &sentry_options()});
-  catalog.add({"papertrail", "Papertrail log search", &papertrail_options()});
+  for (const auto& k : kKinds) catalog.add({k.type, k.description, &k.options()});
+}
+
+CollectorFactory collector_factory(std::string_view type) {
+  for (const auto& k : kKinds) {
+    if (k.type == type && k.factory) return k.factory();
+  }
+  return nullptr;
 }
 
 }  // namespace vigie::collectors
