@@ -28,6 +28,8 @@
 #include "vigie/bus/jobs.h"
 #include "vigie/chat/commands.h"
 #include "vigie/chat/slack_http.h"
+#include "vigie/collectors/kinds.h"
+#include "vigie/collectors/scheduler.h"
 #include "vigie/config/config.h"
 #include "vigie/net/http_server.h"
 #include "vigie/rules/engine.h"
@@ -163,7 +165,8 @@ struct EngineLoop {
                             {"rules", engine.rules() ? engine.rules()->rules().size() : 0},
                             {"jobs in flight", dispatcher.in_flight()},
                             {"jobs queued", dispatcher.queued()},
-                            {"last reload", last_reload}};
+                            {"last reload", last_reload},
+                            {"collectors", collectors_status ? collectors_status() : nlohmann::json("none")}};
     });
     engine_ptr = &engine;
     chat_ptr = &chat;
@@ -220,10 +223,19 @@ struct EngineLoop {
           offset += b.events.size();
           ingest.ack(b, results);
         }
-        // Commands and clicks act once their event is stored (a retried one is a duplicate).
+        // Commands and clicks act once their event is stored (a retried one is a duplicate);
+        // a collector's cursor moves only now that the events sent before it are committed.
         std::vector<rules::EngineOutput> chat_outputs;
         for (std::size_t i = 0; i < all.size() && i < out.results.size(); ++i) {
           if (out.results[i].status != bus::IngestStatus::stored) continue;
+          if (all[i].kind == collectors::kCursorEventKind) {
+            if (auto r = store->set_cursor(all[i].attrs.value("collector", ""), all[i].attrs.value("cursor", ""),
+                                           clock.system_now());
+                !r) {
+              log.error("collector cursor not stored", {{"error", r.error().message}});
+            }
+            continue;
+          }
           if (auto o = chat.handle(all[i])) chat_outputs.push_back(std::move(*o));
         }
         out.results.clear();
@@ -332,6 +344,7 @@ struct EngineLoop {
   rules::Engine* engine_ptr = nullptr;  // set by the engine thread; used by its tasks only
   chat::ChatCommands* chat_ptr = nullptr;
   std::string last_reload = "none since start";  // guarded by health_mutex
+  std::function<nlohmann::json()> collectors_status;  // guarded by health_mutex; set in role all
   std::function<void(rules::EngineOutput)> deliver_ptr;
   std::uint64_t reloads = 0;
 };
@@ -511,6 +524,83 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err) 
     ingest = std::make_unique<bus::IngestClient>(bus, ingest_options, clock, logging.logger("bus:producer"));
   }
 
+  // Pollers ([collectors.*]) run with the intake: their events go through the same acked ingest.
+  std::unique_ptr<store::Store> cursor_store;
+  std::unique_ptr<net::HttpClient> collector_http;
+  std::unique_ptr<collectors::CollectorScheduler> pollers;
+  if (run_intake && !cfg->collectors.empty()) {
+    config::KindCatalog kinds;
+    collectors::register_builtin_collectors(kinds);
+    config::Diagnostics secret_diags;
+    std::vector<collectors::ScheduledCollector> list;
+    collector_http = net::make_http_client({}, logging.logger("http-client"));
+    for (const auto& c : cfg->collectors) {
+      auto factory = collectors::collector_factory(c.type);
+      if (!factory) {
+        log.warn("collector kind cannot run in this version: skipped", {{"collector", c.name}, {"type", c.type}});
+        continue;
+      }
+      collectors::CollectorSpec spec{c.name, c.type, c.options, {}};
+      bool secrets_ok = true;
+      if (const auto* kind = kinds.find(c.type)) {
+        for (const auto& o : kind->options->options) {
+          if (o.type != config::OptionType::secret) continue;
+          auto ref = c.options.secret(o.name);
+          if (!ref) continue;
+          auto value = config::resolve_secret(*ref, o.name, logging.secrets(), secret_diags);
+          if (!value) {
+            secrets_ok = false;
+            continue;
+          }
+          spec.secrets[std::string(o.name)] = *value;
+        }
+      }
+      if (!secrets_ok) continue;
+      auto made = factory(spec, *collector_http, logging.logger("collector:" + c.name));
+      if (!made) {
+        log.error("collector not started", {{"collector", c.name}, {"error", made.error()}});
+        continue;
+      }
+      list.push_back({c.name, c.type, std::move(*made), c.options.duration("interval", Duration{30'000}),
+                      c.options.duration("timeout", Duration{20'000})});
+    }
+    if (secret_diags.error_count() > 0) err << secrets->redact(secret_diags.render_text());
+    // Cursors are read from the store file when this host has it (role all, or a collector next
+    // to its engine); otherwise a collector starts from its first-poll position.
+    if (run_engine || std::filesystem::exists(cfg->store.path)) {
+      if (auto s = store::Store::open(cfg->store.path)) cursor_store = std::move(*s);
+    }
+    collectors::SchedulerOptions so;
+    so.metrics = &metrics;
+    pollers = std::make_unique<collectors::CollectorScheduler>(
+        std::move(list),
+        [&ingest](std::vector<bus::Event> events) {
+          for (const auto& r : ingest->submit_and_wait(std::move(events))) {
+            if (r.status != bus::IngestStatus::stored && r.status != bus::IngestStatus::duplicate) return false;
+          }
+          return true;
+        },
+        [&cursor_store](const std::string& name) -> std::optional<std::string> {
+          if (!cursor_store) return std::nullopt;
+          auto c = cursor_store->cursor(name);
+          return c ? *c : std::nullopt;
+        },
+        clock, logging.logger("collectors"), so);
+    if (engine) {
+      std::lock_guard lock(engine->health_mutex);
+      engine->collectors_status = [p = pollers.get()] {
+        nlohmann::json out = nlohmann::json::object();
+        for (const auto& h : p->health()) {
+          out[h.name] = h.state + (h.error.empty() ? "" : " (" + h.error + ")") +
+                        (h.last_success ? ", last success " + format_rfc3339(*h.last_success) : "");
+        }
+        return out;
+      };
+    }
+    pollers->start();
+    log.info("collectors started", {{"collectors", pollers->size()}});
+  }
+
   std::unique_ptr<JobRunner> runner;
   std::vector<std::unique_ptr<bus::JobWorker>> workers;
   if (run_worker) {
@@ -607,6 +697,11 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err) 
   // Stop intake first, let requests in flight get their acks, then stop the engine (it drains),
   // then the workers (a job cut short is dispatched again at the next start).
   if (server) server->stop(std::chrono::milliseconds(5000));
+  if (pollers) pollers->stop();
+  if (engine) {
+    std::lock_guard lock(engine->health_mutex);
+    engine->collectors_status = nullptr;
+  }
   if (ingest) ingest->stop();
   watcher.reset();
   if (engine) engine->stop();
