@@ -8,6 +8,7 @@
 #include "backtest_cmd.h"
 #include "check.h"
 #include "daemon.h"
+#include "kinds_cmd.h"
 #include "store_cmds.h"
 #include "test_cmd.h"
 
@@ -64,6 +65,10 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   alerts_cmd->add_option("--state", alerts.state, "firing, acknowledged, resolved, or open (default: open)");
   alerts_cmd->add_flag("--json", alerts.json, "One JSON array");
 
+  KindsOptions kinds;
+  auto* kinds_cmd = app.add_subcommand("kinds", "List every collector, action and provider kind with its options");
+  kinds_cmd->add_flag("--json", kinds.json, "One JSON document");
+
   BacktestOptions backtest;
   auto* backtest_cmd = app.add_subcommand(
       "backtest", "Replay stored events through a candidate rule set and report what it would have done");
@@ -93,6 +98,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   if (*alerts_cmd) return run_alerts(alerts, out, err);
   if (*test_cmd) return run_tests(test, out, err);
   if (*backtest_cmd) return run_backtest_cmd(backtest, out, err);
+  if (*kinds_cmd) return run_kinds(kinds, out, err);
   out << app.help();
   return 0;
 }

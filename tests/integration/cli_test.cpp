@@ -2,6 +2,8 @@
 // in text and JSON, with a planted secret that must appear nowhere in the output.
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -201,4 +203,32 @@ TEST_CASE("vigie backtest replays stored events through candidate rules and prin
   CHECK(nlohmann::json::parse(json.out)["rules"]["burst"]["fired"] == 1);
   CHECK(run_process({kBinary, "backtest", "-c", config, "--from", "yesterday"}).exit_code == 1);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("vigie kinds lists every collector, action and provider kind with its options, as text and JSON") {
+  auto text = run_process({kBinary, "kinds"});
+  CHECK(text.exit_code == 0);
+  CHECK(text.out.find("  sentry — ") != std::string::npos);
+  CHECK(text.out.find("token_env / token_file (secret, required)") != std::string::npos);
+  CHECK(text.out.find("  heroku.restart — ") != std::string::npos);
+  CHECK(text.out.find("  digitalocean — ") != std::string::npos);
+  auto json = run_process({kBinary, "kinds", "--json"});
+  REQUIRE(json.exit_code == 0);
+  auto doc = nlohmann::json::parse(json.out);
+  std::set<std::string> collectors;
+  for (const auto& k : doc["collectors"]) collectors.insert(k["type"].get<std::string>());
+  CHECK(collectors == std::set<std::string>{"newrelic", "papertrail", "sentry"});
+  bool found = false;
+  for (const auto& k : doc["collectors"]) {
+    if (k["type"] != "sentry") continue;
+    for (const auto& o : k["options"]) {
+      if (o["name"] == "endpoint") {
+        found = true;
+        CHECK(o["choices"] == nlohmann::json::array({"organization", "project"}));
+        CHECK(o["default"] == "organization");
+      }
+    }
+  }
+  CHECK(found);
+  CHECK(doc["actions"].size() >= 5);
 }
