@@ -65,6 +65,14 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   alerts_cmd->add_option("--state", alerts.state, "firing, acknowledged, resolved, or open (default: open)");
   alerts_cmd->add_flag("--json", alerts.json, "One JSON array");
 
+  AuditOptions audit;
+  auto* audit_cmd = app.add_subcommand("audit", "List the audit log: chat commands, clicks, approvals, denials, action outcomes");
+  audit_cmd->add_option("-c,--config", audit.config_path, "Path to vigie.toml")->required();
+  audit_cmd->add_option("--since", audit.since, "Only rows newer than this duration ago (24h) or RFC 3339 time");
+  audit_cmd->add_option("--user", audit.user, "Only rows of this Slack user id");
+  audit_cmd->add_option("--limit", audit.limit, "At most this many, newest first (default 100)");
+  audit_cmd->add_flag("--json", audit.json, "One JSON array");
+
   KindsOptions kinds;
   auto* kinds_cmd = app.add_subcommand("kinds", "List every collector, action and provider kind with its options");
   kinds_cmd->add_flag("--json", kinds.json, "One JSON document");
@@ -96,6 +104,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   if (*run_cmd) return run_daemon(run, out, err);
   if (*events_cmd) return run_events(events, out, err);
   if (*alerts_cmd) return run_alerts(alerts, out, err);
+  if (*audit_cmd) return run_audit(audit, out, err);
   if (*test_cmd) return run_tests(test, out, err);
   if (*backtest_cmd) return run_backtest_cmd(backtest, out, err);
   if (*kinds_cmd) return run_kinds(kinds, out, err);

@@ -185,6 +185,8 @@ struct EngineLoop {
     auto& batch_events = metrics.counter("vigie_engine_events_total", "Events evaluated by the engine");
     std::uint64_t iterations = 0;
     SteadyPoint next_chat_tick = clock.steady_now();
+    // Retention runs a minute after the start (not in the way of a restart's catch-up), then hourly.
+    SteadyPoint next_retention = clock.steady_now() + Duration{60'000};
     while (!stopping) {
       zmq::pollitem_t items[] = {{ingest.socket_handle(), 0, ZMQ_POLLIN, 0},
                                  {dispatcher.socket_handle(), 0, ZMQ_POLLIN, 0},
@@ -264,6 +266,10 @@ struct EngineLoop {
         next_chat_tick = clock.steady_now() + Duration{1000};
         deliver(chat.tick());
       }
+      if (clock.steady_now() >= next_retention) {
+        next_retention = clock.steady_now() + Duration{3'600'000};
+        apply_retention();
+      }
       if (++iterations % 10 == 0) {
         const auto st = engine.stats();
         metrics.gauge("vigie_rule_evaluations", "Rule conditions evaluated since start").set(static_cast<double>(st.rule_evaluations));
@@ -283,6 +289,17 @@ struct EngineLoop {
     engine_ptr = nullptr;
     chat_ptr = nullptr;
     deliver_ptr = nullptr;
+  }
+
+  // Deletes what [store] retention and audit_retention say is old enough.
+  void apply_retention() {
+    auto deleted = store->apply_retention(clock.system_now(), cfg.store.retention, cfg.store.audit_retention);
+    if (!deleted) {
+      log.error("retention failed", {{"error", deleted.error().message}});
+      return;
+    }
+    metrics.counter("vigie_retention_deleted_total", "Rows deleted by retention").inc(static_cast<double>(*deleted));
+    if (*deleted > 0) log.info("retention applied", {{"deleted", *deleted}});
   }
 
   // The event a worker asked for with its result (`output.event`: kind and attrs), if any.

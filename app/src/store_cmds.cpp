@@ -1,4 +1,4 @@
-// `vigie events` and `vigie alerts`.
+// `vigie events`, `vigie alerts` and `vigie audit`.
 #include "store_cmds.h"
 
 #include <nlohmann/json.hpp>
@@ -89,6 +89,50 @@ int run_alerts(const AlertsOptions& o, std::ostream& out, std::ostream& err) {
   for (const auto& a : *alerts) {
     out << "#" << a.id << "  " << a.state << (a.silenced ? " (silenced)" : "") << (a.inhibited ? " (inhibited)" : "")
         << "  " << a.fingerprint << "  count=" << a.count << "  since " << format_rfc3339(a.first_seen) << '\n';
+  }
+  return 0;
+}
+
+int run_audit(const AuditOptions& o, std::ostream& out, std::ostream& err) {
+  store::AuditQuery q;
+  if (!o.since.empty()) {
+    if (auto d = parse_duration(o.since)) {
+      q.since = SystemClock().system_now() - *d;
+    } else if (auto t = parse_rfc3339(o.since)) {
+      q.since = *t;
+    } else {
+      err << "vigie audit: --since must be a duration such as 24h or an RFC 3339 time, not '" << o.since << "'\n";
+      return 2;
+    }
+  }
+  if (o.limit <= 0) {
+    err << "vigie audit: --limit must be a positive number\n";
+    return 2;
+  }
+  q.user = o.user;
+  q.limit = static_cast<std::size_t>(o.limit);
+  auto store = open_store(o.config_path, err);
+  if (!store) return 2;
+  auto rows = store->audit(q);
+  if (!rows) {
+    err << "vigie audit: " << rows.error().message << '\n';
+    return 2;
+  }
+  if (o.json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& a : *rows) {
+      list.push_back({{"id", a.id}, {"time", format_rfc3339(a.time)}, {"user", a.user}, {"channel", a.channel},
+                      {"action", a.action}, {"alert_id", a.alert_id}, {"args", a.args}, {"result", a.result}});
+    }
+    out << list.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    return 0;
+  }
+  for (const auto& a : *rows) {
+    out << format_rfc3339(a.time) << "  " << (a.user.empty() ? "-" : a.user) << "  "
+        << (a.channel.empty() ? "-" : a.channel) << "  " << a.action;
+    if (a.alert_id != 0) out << "  alert #" << a.alert_id;
+    if (!a.args.empty()) out << "  " << a.args.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out << "  -> " << a.result << '\n';
   }
   return 0;
 }

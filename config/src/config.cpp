@@ -29,11 +29,13 @@ constexpr std::array<OptionSpec, 3> kServerOptions{{
 }};
 constexpr OptionTable kServerTable{"server", "HTTP listener", kServerOptions};
 
-constexpr std::array<OptionSpec, 2> kStoreOptions{{
+constexpr std::array<OptionSpec, 3> kStoreOptions{{
     {"path", OptionType::string, "vigie.db", false,
      "SQLite database file, relative to vigie.toml"},
     {"retention", OptionType::duration, "14d", false,
-     "How long stored events, finished jobs and audit rows are kept"},
+     "How long stored events, finished jobs, ended silences and settled chat requests are kept"},
+    {"audit_retention", OptionType::duration, "90d", false,
+     "How long audit rows (who ran, approved or was denied what) are kept"},
 }};
 constexpr OptionTable kStoreTable{"store", "Event and alert store", kStoreOptions};
 
@@ -329,6 +331,7 @@ std::optional<Config> load_config(const std::string& path, const Catalogs& catal
     cfg.store.path = v.string("path") == ":memory:" ? ":memory:"
                                                      : resolve_path(cfg.base_dir, v.string("path"));
     cfg.store.retention = v.duration("retention");
+    cfg.store.audit_retention = v.duration("audit_retention");
   }
   {
     const TomlNode* t = section("bus");

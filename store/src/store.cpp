@@ -714,21 +714,25 @@ Result<bool> Store::set_cursor(const std::string& collector, const std::string& 
   return true;
 }
 
-Result<std::int64_t> Store::apply_retention(TimePoint now, Duration retention) {
-  if (retention <= Duration{0}) {
-    return tl::unexpected(StoreError{"applying retention: the retention must be positive, not " +
-                                     format_duration(retention)});
+Result<std::int64_t> Store::apply_retention(TimePoint now, Duration retention,
+                                            std::optional<Duration> audit_retention) {
+  for (const Duration d : {retention, audit_retention.value_or(retention)}) {
+    if (d <= Duration{0}) {
+      return tl::unexpected(StoreError{"applying retention: the retention must be positive, not " +
+                                       format_duration(d)});
+    }
   }
   const std::int64_t cutoff = to_unix_ms(now - retention);
+  const std::int64_t audit_cutoff = to_unix_ms(now - audit_retention.value_or(retention));
   std::int64_t deleted = 0;
   std::optional<StoreError> error;
-  auto run = [&](const char* sql, const char* what) -> std::optional<std::int64_t> {
+  auto run = [&](const char* sql, const char* what, std::int64_t before) -> std::optional<std::int64_t> {
     auto st = impl_->db.prepare(sql, what);
     if (!st) {
       error = st.error();
       return std::nullopt;
     }
-    st->bind(1, cutoff);
+    st->bind(1, before);
     if (st->step() != SQLITE_DONE) {
       error = StoreError{std::string(what) + ": " + impl_->db.error()};
       return std::nullopt;
@@ -743,7 +747,7 @@ Result<std::int64_t> Store::apply_retention(TimePoint now, Duration retention) {
     std::int64_t n = 0;
     auto ok = write([&] {
       auto r = run("DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE received_ms < ? LIMIT 10000)",
-                   "applying retention: deleting old events");
+                   "applying retention: deleting old events", cutoff);
       if (r) n = *r;
       return r.has_value();
     });
@@ -754,14 +758,14 @@ Result<std::int64_t> Store::apply_retention(TimePoint now, Duration retention) {
   }
   auto ok = write([&] {
     return run("DELETE FROM outbox WHERE state IN ('done', 'failed') AND updated_ms < ?",
-               "applying retention: deleting finished jobs") &&
-           run("DELETE FROM audit WHERE time_ms < ?", "applying retention: deleting old audit rows") &&
+               "applying retention: deleting finished jobs", cutoff) &&
+           run("DELETE FROM audit WHERE time_ms < ?", "applying retention: deleting old audit rows", audit_cutoff) &&
            run("DELETE FROM slack_messages WHERE alert_id IN (SELECT id FROM alerts WHERE state = 'resolved' "
                "AND resolved_ms < ?)",
-               "applying retention: deleting old Slack messages") &&
-           run("DELETE FROM silences WHERE ends_ms < ?", "applying retention: deleting ended silences") &&
+               "applying retention: deleting old Slack messages", cutoff) &&
+           run("DELETE FROM silences WHERE ends_ms < ?", "applying retention: deleting ended silences", cutoff) &&
            run("DELETE FROM chat_requests WHERE state NOT LIKE 'awaiting_%' AND updated_ms < ?",
-               "applying retention: deleting settled chat requests");
+               "applying retention: deleting settled chat requests", cutoff);
   });
   if (error) return tl::unexpected(*error);
   if (!ok) return tl::unexpected(ok.error());

@@ -232,3 +232,51 @@ TEST_CASE("vigie kinds lists every collector, action and provider kind with its 
   CHECK(found);
   CHECK(doc["actions"].size() >= 5);
 }
+
+TEST_CASE("vigie audit lists who did what, newest first, filtered by user and time, as text and JSON") {
+  const auto dir = std::filesystem::temp_directory_path() / "vigie-cli-audit-test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "vigie.toml") << "[store]\npath = \"v.db\"\n";
+  {
+    auto store = vigie::store::Store::open((dir / "v.db").string());
+    REQUIRE(store);
+    const auto t = *vigie::parse_rfc3339("2026-11-01T10:00:00Z");
+    REQUIRE((*store)->append_audit({0, t, "U1ALICE", "C1", "run", 7, {{"action", "restart-shop-api"}}, "dispatched"}));
+    REQUIRE((*store)->append_audit({0, t + std::chrono::minutes(1), "U2BOB", "C1", "approval", 7, {}, "approved"}));
+    REQUIRE((*store)->append_audit({0, t + std::chrono::minutes(2), "U3EVE", "C1", "denial", 0,
+                                    {{"text", "run reboot-db"}}, "denied: needs oncall"}));
+  }
+  const std::string config = (dir / "vigie.toml").string();
+  auto all = run_process({kBinary, "audit", "-c", config});
+  INFO(all.err);
+  REQUIRE(all.exit_code == 0);
+  // Newest first: Eve's denial, then Bob's approval, then Alice's run.
+  const auto eve = all.out.find("U3EVE"), bob = all.out.find("U2BOB"), alice = all.out.find("U1ALICE");
+  REQUIRE(eve != std::string::npos);
+  REQUIRE(bob != std::string::npos);
+  REQUIRE(alice != std::string::npos);
+  CHECK(eve < bob);
+  CHECK(bob < alice);
+  CHECK(all.out.find("alert #7") != std::string::npos);
+  CHECK(all.out.find("-> denied: needs oncall") != std::string::npos);
+
+  auto bobs = run_process({kBinary, "audit", "-c", config, "--user", "U2BOB", "--json"});
+  REQUIRE(bobs.exit_code == 0);
+  auto rows = nlohmann::json::parse(bobs.out);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0]["action"] == "approval");
+  CHECK(rows[0]["result"] == "approved");
+  CHECK(rows[0]["time"] == "2026-11-01T10:01:00.000Z");
+
+  auto recent = run_process({kBinary, "audit", "-c", config, "--since", "2026-11-01T10:01:30Z", "--json"});
+  REQUIRE(recent.exit_code == 0);
+  CHECK(nlohmann::json::parse(recent.out).size() == 1);
+  auto limited = run_process({kBinary, "audit", "-c", config, "--limit", "2", "--json"});
+  CHECK(nlohmann::json::parse(limited.out).size() == 2);
+
+  auto bad = run_process({kBinary, "audit", "-c", config, "--since", "last tuesday"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("--since must be a duration") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}

@@ -521,4 +521,20 @@ TEST_CASE("retention deletes what is older than the period and keeps the rest") 
   auto bad = s->apply_retention(T0, Duration{0});
   REQUIRE_FALSE(bad);
   CHECK(bad.error().message == "applying retention: the retention must be positive, not 0s");
+  CHECK_FALSE(s->apply_retention(T0, 14 * 24h, Duration{0}));
+}
+
+TEST_CASE("audit rows follow their own retention, longer than the events'") {
+  auto s = open_store(":memory:");
+  REQUIRE(s->insert_events(std::vector<bus::Event>{event("e-old", Duration{0})}));
+  REQUIRE(s->append_audit({0, T0, "U1", "C", "run", 0, {}, "ok"}));               // 30 days old
+  REQUIRE(s->append_audit({0, T0 - 70 * 24h, "U1", "C", "run", 0, {}, "ok"}));    // 100 days old
+  // Events kept 14 days, audit rows 90 days.
+  auto deleted = s->apply_retention(T0 + 30 * 24h, 14 * 24h, 90 * 24h);
+  REQUIRE(deleted);
+  CHECK(*deleted == 2);  // the event and the 100-day-old audit row
+  CHECK_FALSE(s->find_event("e-old")->has_value());
+  auto left = *s->audit({});
+  REQUIRE(left.size() == 1);
+  CHECK(left[0].time == T0);
 }

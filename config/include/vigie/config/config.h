@@ -21,6 +21,7 @@ struct ServerConfig {
 struct StoreConfig {
   std::string path;  // absolute, or relative to the working directory after resolution
   Duration retention{};
+  Duration audit_retention{};  // audit rows are kept apart: who did what is asked about later
 };
 
 struct BusConfig {

@@ -206,11 +206,13 @@ class Store {
   Result<std::optional<std::string>> cursor(const std::string& collector);
   Result<bool> set_cursor(const std::string& collector, const std::string& cursor, TimePoint now);
 
-  // Deletes events received, jobs finished (done or failed), audit rows written, silences ended
-  // and Slack message rows of alerts resolved before now - retention. Pending and dispatched jobs
-  // and alerts are kept. Events go in batches of their own transactions so ingest is never
-  // blocked for long. A retention that is not positive is an error. @return rows deleted.
-  Result<std::int64_t> apply_retention(TimePoint now, Duration retention);
+  // Deletes events received, jobs finished (done or failed), silences ended and Slack message
+  // rows of alerts resolved before now - retention, and audit rows written before now -
+  // audit_retention (the same as retention when not given). Pending and dispatched jobs and
+  // alerts are kept. Events go in batches of their own transactions so ingest is never blocked
+  // for long. A retention that is not positive is an error. @return rows deleted.
+  Result<std::int64_t> apply_retention(TimePoint now, Duration retention,
+                                       std::optional<Duration> audit_retention = std::nullopt);
 
   struct Impl;
 
