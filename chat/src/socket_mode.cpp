@@ -29,11 +29,13 @@ std::string str(const json& j, const char* key) {
 // What an operator should do about Slack's error from apps.connections.open.
 std::string open_error_hint(const std::string& error) {
   if (error == "not_allowed_token_type") {
-    return "app_token is not an app-level token: use the xapp-… token from the app's Basic Information > "
+    return "app_token is not an app-level token: use the xapp-… token from the app's Basic "
+           "Information > "
            "App-Level Tokens, not the bot token";
   }
   if (error == "invalid_auth" || error == "not_authed" || error == "token_revoked") {
-    return "check [slack] app_token_env / app_token_file: an app-level token (xapp-…) with connections:write";
+    return "check [slack] app_token_env / app_token_file: an app-level token (xapp-…) with "
+           "connections:write";
   }
   if (error == "missing_scope") return "the app-level token needs the connections:write scope";
   return "";
@@ -45,8 +47,8 @@ struct SocketModeClient::Impl {
   struct Connection {
     std::unique_ptr<net::WebSocketConnection> ws;
     std::uint64_t number = 0;
-    bool retiring = false;                 // Slack asked for a new connection
-    std::optional<SteadyPoint> close_at;   // set once the replacement said hello
+    bool retiring = false;                // Slack asked for a new connection
+    std::optional<SteadyPoint> close_at;  // set once the replacement said hello
   };
 
   SocketModeOptions options;
@@ -72,8 +74,14 @@ struct SocketModeClient::Impl {
   std::uint64_t numbers = 0;
   std::string last_drop;  // why a connection ended during this read_all
 
-  Impl(SocketModeOptions o, net::HttpClient& h, Clock& c, Logger l, SocketModeSink s, std::function<double()> r)
-      : options(std::move(o)), http(h), clock(c), log(std::move(l)), sink(std::move(s)), random01(std::move(r)) {
+  Impl(SocketModeOptions o, net::HttpClient& h, Clock& c, Logger l, SocketModeSink s,
+       std::function<double()> r)
+      : options(std::move(o)),
+        http(h),
+        clock(c),
+        log(std::move(l)),
+        sink(std::move(s)),
+        random01(std::move(r)) {
     if (!random01) {
       random01 = [engine = std::make_shared<std::mt19937_64>(std::random_device{}())] {
         return std::uniform_real_distribution<double>(0.0, 1.0)(*engine);
@@ -101,13 +109,15 @@ struct SocketModeClient::Impl {
       s.next_attempt = open > 0 ? std::optional<SteadyPoint>{} : next_attempt;
     });
     if (options.metrics) {
-      options.metrics->gauge("vigie_slack_socket_connected", "1 while a Slack Socket Mode connection is open")
+      options.metrics
+          ->gauge("vigie_slack_socket_connected", "1 while a Slack Socket Mode connection is open")
           .set(open > 0 ? 1 : 0);
     }
   }
 
   bool has_current() const {
-    return std::any_of(connections.begin(), connections.end(), [](const Connection& c) { return !c.retiring; });
+    return std::any_of(connections.begin(), connections.end(),
+                       [](const Connection& c) { return !c.retiring; });
   }
 
   Duration backoff(std::uint64_t failures) const {
@@ -115,7 +125,8 @@ struct SocketModeClient::Impl {
     for (std::uint64_t i = 1; i < failures && d < options.backoff_max; ++i) d *= 2;
     d = std::min(d, options.backoff_max);
     const double draw = std::clamp(random01(), 0.0, 1.0);
-    return Duration{static_cast<Duration::rep>(static_cast<double>(d.count()) * (0.5 + 0.5 * draw))};
+    return Duration{
+        static_cast<Duration::rep>(static_cast<double>(d.count()) * (0.5 + 0.5 * draw))};
   }
 
   // A failed attempt or a drop: the next attempt waits a little longer than the last.
@@ -127,10 +138,12 @@ struct SocketModeClient::Impl {
     next_attempt = clock.steady_now() + wait;
     update([&](SocketModeStatus& s) { s.last_error = error; });
     publish_connected();
-    log.warn("Socket Mode: reconnecting later", {{"error", error}, {"wait_ms", wait.count()}, {"failures", failures}});
+    log.warn("Socket Mode: reconnecting later",
+             {{"error", error}, {"wait_ms", wait.count()}, {"failures", failures}});
   }
 
-  // apps.connections.open: the single-use WebSocket URL, or why not (and how long to wait at least).
+  // apps.connections.open: the single-use WebSocket URL, or why not (and how long to wait at
+  // least).
   tl::expected<net::Url, std::pair<std::string, std::optional<Duration>>> open_url() {
     net::ClientRequest req;
     req.method = "POST";
@@ -139,7 +152,8 @@ struct SocketModeClient::Impl {
     req.headers["Content-Type"] = "application/x-www-form-urlencoded";
     auto resp = http.send(req);
     if (!resp) {
-      return tl::unexpected(std::pair{"apps.connections.open: " + resp.error().message, std::optional<Duration>{}});
+      return tl::unexpected(
+          std::pair{"apps.connections.open: " + resp.error().message, std::optional<Duration>{}});
     }
     if (resp->status == 429) {
       std::optional<Duration> wait;
@@ -148,19 +162,23 @@ struct SocketModeClient::Impl {
     }
     const auto body = json::parse(resp->body, nullptr, false);
     if (body.is_discarded() || !body.is_object()) {
-      return tl::unexpected(std::pair{"apps.connections.open: HTTP " + std::to_string(resp->status) + " without a JSON body",
-                                      std::optional<Duration>{}});
+      return tl::unexpected(std::pair{
+          "apps.connections.open: HTTP " + std::to_string(resp->status) + " without a JSON body",
+          std::optional<Duration>{}});
     }
     if (!body.value("ok", false)) {
-      const std::string error = str(body, "error").empty() ? "HTTP " + std::to_string(resp->status) : str(body, "error");
+      const std::string error =
+          str(body, "error").empty() ? "HTTP " + std::to_string(resp->status) : str(body, "error");
       const std::string hint = open_error_hint(error);
-      return tl::unexpected(std::pair{"apps.connections.open: " + error + (hint.empty() ? "" : " (" + hint + ")"),
-                                      std::optional<Duration>{}});
+      return tl::unexpected(
+          std::pair{"apps.connections.open: " + error + (hint.empty() ? "" : " (" + hint + ")"),
+                    std::optional<Duration>{}});
     }
     auto url = net::parse_url(str(body, "url"));
     if (!url || (url->scheme != "wss" && url->scheme != "ws")) {
-      return tl::unexpected(std::pair{std::string("apps.connections.open: the answer has no ws(s):// url"),
-                                      std::optional<Duration>{}});
+      return tl::unexpected(
+          std::pair{std::string("apps.connections.open: the answer has no ws(s):// url"),
+                    std::optional<Duration>{}});
     }
     return *url;
   }
@@ -175,13 +193,15 @@ struct SocketModeClient::Impl {
     });
     auto url = open_url();
     if (!url) {
-      count("vigie_slack_socket_connect_failures_total", "Failed attempts to open a Slack Socket Mode connection");
+      count("vigie_slack_socket_connect_failures_total",
+            "Failed attempts to open a Slack Socket Mode connection");
       return schedule_retry(url.error().first, url.error().second);
     }
     // The URL carries a connection ticket: it is never logged.
     auto ws = net::connect_websocket(*url, options.websocket, log);
     if (!ws) {
-      count("vigie_slack_socket_connect_failures_total", "Failed attempts to open a Slack Socket Mode connection");
+      count("vigie_slack_socket_connect_failures_total",
+            "Failed attempts to open a Slack Socket Mode connection");
       return schedule_retry("WebSocket: " + ws.error().message);
     }
     Connection conn{std::move(*ws), ++numbers, false, std::nullopt};
@@ -193,7 +213,8 @@ struct SocketModeClient::Impl {
       const Duration slice = std::min(left, Duration{250});
       auto msg = conn.ws->read(slice);
       if (!msg) {
-        count("vigie_slack_socket_connect_failures_total", "Failed attempts to open a Slack Socket Mode connection");
+        count("vigie_slack_socket_connect_failures_total",
+              "Failed attempts to open a Slack Socket Mode connection");
         return schedule_retry("WebSocket before hello: " + msg.error().message);
       }
       if (!*msg) {
@@ -205,7 +226,8 @@ struct SocketModeClient::Impl {
     }
     if (!hello) {
       if (stopping) return;
-      count("vigie_slack_socket_connect_failures_total", "Failed attempts to open a Slack Socket Mode connection");
+      count("vigie_slack_socket_connect_failures_total",
+            "Failed attempts to open a Slack Socket Mode connection");
       return schedule_retry("no hello from Slack within " + format_duration(options.hello_timeout));
     }
     bool reconnect = false;
@@ -215,12 +237,15 @@ struct SocketModeClient::Impl {
       if (reconnect) ++s.reconnects;
       s.failures = 0;
     });
-    if (reconnect) count("vigie_slack_socket_reconnects_total", "Slack Socket Mode connections opened after the first");
+    if (reconnect)
+      count("vigie_slack_socket_reconnects_total",
+            "Slack Socket Mode connections opened after the first");
     const SteadyPoint now = clock.steady_now();
     for (auto& c : connections) {
       if (c.retiring && !c.close_at) c.close_at = now + options.drain;
     }
-    log.info("Socket Mode connected", {{"connection", conn.number}, {"replacing", connections.size()}});
+    log.info("Socket Mode connected",
+             {{"connection", conn.number}, {"replacing", connections.size()}});
     connections.push_back(std::move(conn));
     publish_connected();
   }
@@ -231,7 +256,8 @@ struct SocketModeClient::Impl {
     if (auto w = conn.ws->write(a.dump()); !w) {
       // Not acked: Slack delivers the envelope again (possibly on another connection); its
       // events are already stored, so the redelivery is only acknowledged.
-      log.warn("Socket Mode: ack not sent", {{"connection", conn.number}, {"error", w.error().message}});
+      log.warn("Socket Mode: ack not sent",
+               {{"connection", conn.number}, {"error", w.error().message}});
       return;
     }
     update([](SocketModeStatus& s) { ++s.envelopes_acked; });
@@ -240,29 +266,36 @@ struct SocketModeClient::Impl {
   // Handles one frame; returns its type ("" when it is not a JSON object with one).
   std::string handle_message(Connection& conn, const std::string& text) {
     if (json_nesting_depth(text) > kMaxJsonDepth) {
-      log.warn("Socket Mode: message nested too deeply: skipped", {{"connection", conn.number}, {"bytes", text.size()}});
+      log.warn("Socket Mode: message nested too deeply: skipped",
+               {{"connection", conn.number}, {"bytes", text.size()}});
       return "";
     }
     auto msg = json::parse(text, nullptr, false);
     if (msg.is_discarded() || !msg.is_object()) {
-      log.warn("Socket Mode: message is not a JSON object: skipped", {{"connection", conn.number}, {"bytes", text.size()}});
+      log.warn("Socket Mode: message is not a JSON object: skipped",
+               {{"connection", conn.number}, {"bytes", text.size()}});
       return "";
     }
     const std::string type = str(msg, "type");
     if (type == "hello") {
       const json info = msg.value("debug_info", json::object());
-      log.debug("Socket Mode hello", {{"connection", conn.number},
-                                      {"num_connections", msg.value("num_connections", 0)},
-                                      {"approximate_connection_time", info.is_object() ? info.value("approximate_connection_time", 0) : 0}});
+      log.debug("Socket Mode hello",
+                {{"connection", conn.number},
+                 {"num_connections", msg.value("num_connections", 0)},
+                 {"approximate_connection_time",
+                  info.is_object() ? info.value("approximate_connection_time", 0) : 0}});
       return type;
     }
     if (type == "disconnect") {
       const std::string reason = str(msg, "reason");
       if (reason == "link_disabled") {
-        log.error("Socket Mode: Slack disabled this app's Socket Mode link (turn Socket Mode on in the app's settings)",
-                  {{"connection", conn.number}});
+        log.error(
+            "Socket Mode: Slack disabled this app's Socket Mode link (turn Socket Mode on in the "
+            "app's settings)",
+            {{"connection", conn.number}});
       } else {
-        log.info("Socket Mode: Slack asks for a new connection", {{"connection", conn.number}, {"reason", reason}});
+        log.info("Socket Mode: Slack asks for a new connection",
+                 {{"connection", conn.number}, {"reason", reason}});
       }
       if (!conn.retiring) {
         conn.retiring = true;
@@ -274,7 +307,8 @@ struct SocketModeClient::Impl {
     }
     const std::string envelope_id = str(msg, "envelope_id");
     if (envelope_id.empty()) {
-      log.warn("Socket Mode: message without envelope_id: skipped", {{"connection", conn.number}, {"type", type}});
+      log.warn("Socket Mode: message without envelope_id: skipped",
+               {{"connection", conn.number}, {"type", type}});
       return type;
     }
     SlackInbound in;
@@ -286,25 +320,34 @@ struct SocketModeClient::Impl {
       in.kind = SlackInboundKind::interactive;
     } else {
       // Acked all the same: Slack would keep resending what this version does not handle.
-      log.warn("Socket Mode: envelope of an unknown type: acknowledged, ignored", {{"connection", conn.number}, {"type", type}});
+      log.warn("Socket Mode: envelope of an unknown type: acknowledged, ignored",
+               {{"connection", conn.number}, {"type", type}});
       ack(conn, envelope_id, std::nullopt);
       return type;
     }
-    count("vigie_slack_socket_envelopes_total", "Slack Socket Mode envelopes received, by type", {{"type", type}});
+    count("vigie_slack_socket_envelopes_total", "Slack Socket Mode envelopes received, by type",
+          {{"type", type}});
     in.payload = msg.value("payload", json::object());
-    if (auto r = msg.find("retry_attempt"); r != msg.end() && r->is_number_integer()) in.retry_num = r->get<int>();
+    if (auto r = msg.find("retry_attempt"); r != msg.end() && r->is_number_integer())
+      in.retry_num = r->get<int>();
     const bool wants_reply = msg.value("accepts_response_payload", false);
-    const std::string event_id = in.kind == SlackInboundKind::events_api && in.payload.is_object() ? str(in.payload, "event_id") : "";
-    if (!in.payload.is_object() || (in.kind == SlackInboundKind::slash_command && !in.payload.contains("command"))) {
-      log.warn("Socket Mode: malformed envelope payload: acknowledged, ignored", {{"connection", conn.number}, {"type", type}});
+    const std::string event_id = in.kind == SlackInboundKind::events_api && in.payload.is_object()
+                                     ? str(in.payload, "event_id")
+                                     : "";
+    if (!in.payload.is_object() ||
+        (in.kind == SlackInboundKind::slash_command && !in.payload.contains("command"))) {
+      log.warn("Socket Mode: malformed envelope payload: acknowledged, ignored",
+               {{"connection", conn.number}, {"type", type}});
       ack(conn, envelope_id, std::nullopt);
       return type;
     }
     const auto receipt = inbound_receipt(in);
     const std::optional<json> reply = wants_reply ? receipt.payload : std::nullopt;
     // A redelivery of what is already stored: acknowledged, not redone.
-    if (envelopes_seen.contains(envelope_id) || (!event_id.empty() && events_seen.contains(event_id))) {
-      log.debug("Socket Mode: redelivered envelope acknowledged", {{"connection", conn.number}, {"retry_attempt", in.retry_num}});
+    if (envelopes_seen.contains(envelope_id) ||
+        (!event_id.empty() && events_seen.contains(event_id))) {
+      log.debug("Socket Mode: redelivered envelope acknowledged",
+                {{"connection", conn.number}, {"retry_attempt", in.retry_num}});
       ack(conn, envelope_id, reply);
       return type;
     }
@@ -323,14 +366,18 @@ struct SocketModeClient::Impl {
   }
 
   void read_all() {
-    const auto slice = std::max(Duration{10}, options.read_slice / static_cast<Duration::rep>(std::max<std::size_t>(1, connections.size())));
+    const auto slice = std::max(
+        Duration{10}, options.read_slice /
+                          static_cast<Duration::rep>(std::max<std::size_t>(1, connections.size())));
     for (auto& c : connections) {
       if (stopping) break;
       auto msg = c.ws->read(slice);
       if (!msg) {
         if (!c.retiring) {
-          log.warn("Socket Mode connection lost", {{"connection", c.number}, {"error", msg.error().message}});
-          count("vigie_slack_socket_drops_total", "Slack Socket Mode connections lost without being replaced first");
+          log.warn("Socket Mode connection lost",
+                   {{"connection", c.number}, {"error", msg.error().message}});
+          count("vigie_slack_socket_drops_total",
+                "Slack Socket Mode connections lost without being replaced first");
         } else {
           log.debug("Socket Mode: old connection closed", {{"connection", c.number}});
         }
@@ -344,10 +391,12 @@ struct SocketModeClient::Impl {
         if (c.close_at) c.close_at = clock.steady_now() + options.drain;
       }
     }
-    connections.erase(std::remove_if(connections.begin(), connections.end(), [](const Connection& c) { return !c.ws; }),
+    connections.erase(std::remove_if(connections.begin(), connections.end(),
+                                     [](const Connection& c) { return !c.ws; }),
                       connections.end());
     // Nothing current left and nothing planned: back off before trying again.
-    if (!last_drop.empty() && !has_current() && !next_attempt) schedule_retry("connection lost: " + last_drop);
+    if (!last_drop.empty() && !has_current() && !next_attempt)
+      schedule_retry("connection lost: " + last_drop);
     last_drop.clear();
   }
 
@@ -355,12 +404,14 @@ struct SocketModeClient::Impl {
     const SteadyPoint now = clock.steady_now();
     for (auto& c : connections) {
       if (c.close_at && now >= *c.close_at) {
-        log.info("Socket Mode: old connection closed after its replacement", {{"connection", c.number}});
+        log.info("Socket Mode: old connection closed after its replacement",
+                 {{"connection", c.number}});
         c.ws->close();
         c.ws.reset();
       }
     }
-    connections.erase(std::remove_if(connections.begin(), connections.end(), [](const Connection& c) { return !c.ws; }),
+    connections.erase(std::remove_if(connections.begin(), connections.end(),
+                                     [](const Connection& c) { return !c.ws; }),
                       connections.end());
   }
 
@@ -379,8 +430,9 @@ struct SocketModeClient::Impl {
         // without telling anyone).
         Duration wait = options.read_slice;
         if (next_attempt) {
-          wait = std::clamp(std::chrono::duration_cast<Duration>(*next_attempt - clock.steady_now()), Duration{0},
-                            options.read_slice);
+          wait =
+              std::clamp(std::chrono::duration_cast<Duration>(*next_attempt - clock.steady_now()),
+                         Duration{0}, options.read_slice);
         }
         std::unique_lock lock(wait_mutex);
         wake.wait_for(lock, wait, [&] { return stopping.load(); });
@@ -403,9 +455,11 @@ struct SocketModeClient::Impl {
   }
 };
 
-SocketModeClient::SocketModeClient(SocketModeOptions options, net::HttpClient& http, Clock& clock, Logger log,
-                                   SocketModeSink sink, std::function<double()> random01)
-    : impl_(std::make_unique<Impl>(std::move(options), http, clock, std::move(log), std::move(sink), std::move(random01))) {}
+SocketModeClient::SocketModeClient(SocketModeOptions options, net::HttpClient& http, Clock& clock,
+                                   Logger log, SocketModeSink sink,
+                                   std::function<double()> random01)
+    : impl_(std::make_unique<Impl>(std::move(options), http, clock, std::move(log), std::move(sink),
+                                   std::move(random01))) {}
 
 SocketModeClient::~SocketModeClient() { stop(); }
 
@@ -433,14 +487,18 @@ SocketModeStatus SocketModeClient::status() const {
 std::string describe(const SocketModeStatus& s, SteadyPoint now) {
   std::string out = s.state;
   if (s.state == "connected") {
-    out += " (" + std::to_string(s.open_connections) + (s.open_connections == 1 ? " connection" : " connections");
+    out += " (" + std::to_string(s.open_connections) +
+           (s.open_connections == 1 ? " connection" : " connections");
   } else {
     out += " (" + std::to_string(s.failures) + " failed attempts";
     if (s.next_attempt) {
-      out += ", next in " + format_duration(std::max(Duration{0}, std::chrono::duration_cast<Duration>(*s.next_attempt - now)));
+      out += ", next in " +
+             format_duration(std::max(Duration{0},
+                                      std::chrono::duration_cast<Duration>(*s.next_attempt - now)));
     }
   }
-  out += ", " + std::to_string(s.reconnects) + " reconnects, " + std::to_string(s.envelopes_acked) + " envelopes acked)";
+  out += ", " + std::to_string(s.reconnects) + " reconnects, " + std::to_string(s.envelopes_acked) +
+         " envelopes acked)";
   if (!s.last_error.empty() && s.state != "connected") out += "; last error: " + s.last_error;
   return out;
 }

@@ -97,37 +97,50 @@ struct SocketWorld {
 };
 
 json slash_payload(const std::string& text, const std::string& trigger) {
-  return {{"command", "/vigie"},   {"text", text},          {"user_id", "U0ALICE"},
-          {"channel_id", "C0OPS"}, {"trigger_id", trigger}, {"response_url", "https://hooks.slack.com/commands/T1/1/x"},
+  return {{"command", "/vigie"},   {"text", text},
+          {"user_id", "U0ALICE"},  {"channel_id", "C0OPS"},
+          {"trigger_id", trigger}, {"response_url", "https://hooks.slack.com/commands/T1/1/x"},
           {"team_id", "T1"},       {"api_app_id", "A0FAKE"}};
 }
 
 json click_payload(const std::string& action_ts) {
   return {{"type", "block_actions"},
           {"user", {{"id", "U0BOB"}}},
-          {"container", {{"type", "message"}, {"message_ts", "1767225600.000100"}, {"channel_id", "C0OPS"}}},
+          {"container",
+           {{"type", "message"}, {"message_ts", "1767225600.000100"}, {"channel_id", "C0OPS"}}},
           {"channel", {{"id", "C0OPS"}}},
           {"response_url", "https://hooks.slack.com/actions/T1/1/y"},
-          {"actions", json::array({{{"type", "button"}, {"action_id", "vigie_ack"}, {"value", "42"}, {"action_ts", action_ts}}})}};
+          {"actions", json::array({{{"type", "button"},
+                                    {"action_id", "vigie_ack"},
+                                    {"value", "42"},
+                                    {"action_ts", action_ts}}})}};
 }
 
 json mention_payload(const std::string& event_id) {
   return {{"type", "event_callback"},
           {"event_id", event_id},
-          {"event", {{"type", "app_mention"}, {"user", "U0ALICE"}, {"channel", "C0OPS"},
-                     {"text", "<@U0VIGIE> alerts"}, {"ts", "1767225600.000200"}}}};
+          {"event",
+           {{"type", "app_mention"},
+            {"user", "U0ALICE"},
+            {"channel", "C0OPS"},
+            {"text", "<@U0VIGIE> alerts"},
+            {"ts", "1767225600.000200"}}}};
 }
 
 }  // namespace
 
-TEST_CASE("a slash command and a button click over Socket Mode are stored as chat.command and chat.action, then acked") {
+TEST_CASE(
+    "a slash command and a button click over Socket Mode are stored as chat.command and "
+    "chat.action, then acked") {
   SocketWorld w;
   w.connect();
-  auto open = w.slack.wait_for_request([](const FakeSlack::Request& r) { return r.method == "apps.connections.open"; }, 1s);
+  auto open = w.slack.wait_for_request(
+      [](const FakeSlack::Request& r) { return r.method == "apps.connections.open"; }, 1s);
   REQUIRE(open);
   CHECK(open->headers.at("Authorization") == "Bearer " + kAppToken);
 
-  const std::string cmd = w.slack.send_envelope("slash_commands", slash_payload("ack 42", "trig-1"), true);
+  const std::string cmd =
+      w.slack.send_envelope("slash_commands", slash_payload("ack 42", "trig-1"), true);
   auto ack = w.slack.wait_for_ack(cmd, 5s);
   REQUIRE(ack);
   // The same receipt the HTTP endpoint answers with, in the ack's payload.
@@ -139,7 +152,8 @@ TEST_CASE("a slash command and a button click over Socket Mode are stored as cha
   CHECK(commands[0].attrs["user"] == "U0ALICE");
   CHECK(commands[0].attrs["via"] == "slash");
 
-  const std::string click = w.slack.send_envelope("interactive", click_payload("1767225601.000300"), false);
+  const std::string click =
+      w.slack.send_envelope("interactive", click_payload("1767225601.000300"), false);
   ack = w.slack.wait_for_ack(click, 5s);
   REQUIRE(ack);
   CHECK_FALSE(ack->contains("payload"));
@@ -157,7 +171,8 @@ TEST_CASE("a slash command and a button click over Socket Mode are stored as cha
   CHECK(w.stored("chat.command").size() == 2);
   CHECK(w.sink_calls == 3);
   CHECK(w.metrics.render().find("vigie_slack_socket_connected 1") != std::string::npos);
-  CHECK(w.metrics.render().find("vigie_slack_socket_envelopes_total{type=\"slash_commands\"} 1") != std::string::npos);
+  CHECK(w.metrics.render().find("vigie_slack_socket_envelopes_total{type=\"slash_commands\"} 1") !=
+        std::string::npos);
 
   w.client->stop();
   CHECK(w.client->status().state == "stopped");
@@ -166,33 +181,42 @@ TEST_CASE("a slash command and a button click over Socket Mode are stored as cha
   CHECK(logs.find("ticket=") == std::string::npos);
 }
 
-TEST_CASE("an envelope whose events cannot be stored is not acked, and Slack's redelivery is stored once") {
+TEST_CASE(
+    "an envelope whose events cannot be stored is not acked, and Slack's redelivery is stored "
+    "once") {
   SocketWorld w;
   w.connect();
   w.fail_stores = 1;
-  const std::string lost = w.slack.send_envelope("slash_commands", slash_payload("alerts", "trig-7"), true);
+  const std::string lost =
+      w.slack.send_envelope("slash_commands", slash_payload("alerts", "trig-7"), true);
   REQUIRE(eventually([&] { return w.client->status().envelopes_not_stored == 1; }));
   CHECK(w.slack.acks(lost) == 0);
   CHECK(w.stored("chat.command").empty());
   // Slack delivers it again: now stored and acked.
-  const std::string again = w.slack.send_envelope("slash_commands", slash_payload("alerts", "trig-7"), true);
+  const std::string again =
+      w.slack.send_envelope("slash_commands", slash_payload("alerts", "trig-7"), true);
   REQUIRE(w.slack.wait_for_ack(again, 5s));
   CHECK(w.stored("chat.command").size() == 1);
   CHECK(w.log_out.str().find("Slack will deliver it again") != std::string::npos);
 }
 
-TEST_CASE("refresh_requested opens the new connection before closing the old one, and no envelope around it is lost or doubled") {
+TEST_CASE(
+    "refresh_requested opens the new connection before closing the old one, and no envelope around "
+    "it is lost or doubled") {
   SocketWorld w;
   w.connect();
-  const std::string before = w.slack.send_envelope("slash_commands", slash_payload("alerts", "trig-a"), true);
+  const std::string before =
+      w.slack.send_envelope("slash_commands", slash_payload("alerts", "trig-a"), true);
   REQUIRE(w.slack.wait_for_ack(before, 5s));
 
   w.slack.send_disconnect("refresh_requested");
   // Sent right behind the disconnect: on the old connection, or on the new one if it is already up.
-  const std::string during = w.slack.send_envelope("interactive", click_payload("1767225700.000100"));
+  const std::string during =
+      w.slack.send_envelope("interactive", click_payload("1767225700.000100"));
   REQUIRE(w.slack.wait_for_socket_connections(2, 5s));
   REQUIRE(w.slack.wait_for_ack(during, 5s));
-  const std::string after = w.slack.send_envelope("slash_commands", slash_payload("rules", "trig-b"), true);
+  const std::string after =
+      w.slack.send_envelope("slash_commands", slash_payload("rules", "trig-b"), true);
   REQUIRE(w.slack.wait_for_ack(after, 5s));
 
   // The replacement was accepted while the old connection was still open.
@@ -217,7 +241,9 @@ TEST_CASE("refresh_requested opens the new connection before closing the old one
   CHECK(w.metrics.render().find("vigie_slack_socket_reconnects_total 1") != std::string::npos);
 }
 
-TEST_CASE("a dropped connection is opened again with exponential backoff and jitter on the injected clock") {
+TEST_CASE(
+    "a dropped connection is opened again with exponential backoff and jitter on the injected "
+    "clock") {
   SocketWorld w;
   w.connect();
   w.slack.drop_socket_connections();
@@ -247,10 +273,12 @@ TEST_CASE("a dropped connection is opened again with exponential backoff and jit
   REQUIRE(eventually([&] { return w.client->status().state == "connected"; }));
   CHECK(w.client->status().failures == 0);
   // The new connection works.
-  const std::string cmd = w.slack.send_envelope("slash_commands", slash_payload("alerts", "trig-r"), true);
+  const std::string cmd =
+      w.slack.send_envelope("slash_commands", slash_payload("alerts", "trig-r"), true);
   REQUIRE(w.slack.wait_for_ack(cmd, 5s));
   CHECK(w.stored("chat.command").size() == 1);
-  CHECK(chat::describe(w.client->status(), w.clock.steady_now()).rfind("connected (1 connection, 1 reconnects", 0) == 0);
+  CHECK(chat::describe(w.client->status(), w.clock.steady_now())
+            .rfind("connected (1 connection, 1 reconnects", 0) == 0);
 }
 
 TEST_CASE("a wrong app token is reported with its fix and retried with backoff, never logged") {
@@ -263,7 +291,9 @@ TEST_CASE("a wrong app token is reported with its fix and retried with backoff, 
   CHECK(w.slack.socket_connections() == 0);
 }
 
-TEST_CASE("garbage on the socket is logged and skipped, never a crash, and the connection keeps working") {
+TEST_CASE(
+    "garbage on the socket is logged and skipped, never a crash, and the connection keeps "
+    "working") {
   SocketWorld w;
   w.connect();
   w.slack.send_socket_text("this is not JSON");
@@ -271,9 +301,11 @@ TEST_CASE("garbage on the socket is logged and skipped, never a crash, and the c
   w.slack.send_socket_text(std::string(200, '['));
   w.slack.send_socket_text(R"({"type":"events_api","payload":{}})");  // no envelope_id
   w.slack.send_socket_text(R"({"envelope_id":"env-x","type":"mystery","payload":{}})");
-  const std::string bad = w.slack.send_envelope("slash_commands", json{{"text", "no command field"}}, true);
+  const std::string bad =
+      w.slack.send_envelope("slash_commands", json{{"text", "no command field"}}, true);
   const std::string not_object = w.slack.send_envelope("interactive", json("a string"));
-  const std::string good = w.slack.send_envelope("slash_commands", slash_payload("alerts", "trig-g"), true);
+  const std::string good =
+      w.slack.send_envelope("slash_commands", slash_payload("alerts", "trig-g"), true);
   REQUIRE(w.slack.wait_for_ack(good, 5s));
   // Acked so Slack stops resending what Vigie cannot use; nothing stored for them.
   CHECK(w.slack.acks("env-x") == 1);

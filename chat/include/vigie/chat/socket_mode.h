@@ -28,8 +28,8 @@
 namespace vigie::chat {
 
 struct SocketModeOptions {
-  net::Url base_url;      // the Web API base ([slack] base_url); apps.connections.open is called there
-  std::string app_token;  // app-level token (xapp-…) with the connections:write scope
+  net::Url base_url;  // the Web API base ([slack] base_url); apps.connections.open is called there
+  std::string app_token;            // app-level token (xapp-…) with the connections:write scope
   net::WebSocketOptions websocket;  // connect and idle timeouts (a ping at half the idle time), TLS
   Duration hello_timeout{10'000};   // real time, after the handshake, for Slack's `hello`
   // Reconnection after a drop or a failed attempt: initial * 2^(failures-1), at most max, each
@@ -54,17 +54,17 @@ struct SocketModeStatus {
   std::uint64_t connections_opened = 0;  // hellos received since start
   std::uint64_t reconnects = 0;          // connections opened after the first one
   std::uint64_t envelopes_acked = 0;
-  std::uint64_t envelopes_not_stored = 0;  // left unacknowledged for Slack to deliver again
-  std::uint64_t failures = 0;              // consecutive failed attempts (reset by a hello)
-  std::string last_error;                  // never holds the token or the URL
+  std::uint64_t envelopes_not_stored = 0;   // left unacknowledged for Slack to deliver again
+  std::uint64_t failures = 0;               // consecutive failed attempts (reset by a hello)
+  std::string last_error;                   // never holds the token or the URL
   std::optional<SteadyPoint> next_attempt;  // while waiting
 };
 
 class SocketModeClient {
  public:
   // `random01` gives the jitter draws in [0, 1); tests fix it.
-  SocketModeClient(SocketModeOptions options, net::HttpClient& http, Clock& clock, Logger log, SocketModeSink sink,
-                   std::function<double()> random01 = {});
+  SocketModeClient(SocketModeOptions options, net::HttpClient& http, Clock& clock, Logger log,
+                   SocketModeSink sink, std::function<double()> random01 = {});
   ~SocketModeClient();
   SocketModeClient(const SocketModeClient&) = delete;
   SocketModeClient& operator=(const SocketModeClient&) = delete;
