@@ -28,6 +28,7 @@
 #include "vigie/bus/jobs.h"
 #include "vigie/chat/commands.h"
 #include "vigie/chat/slack_http.h"
+#include "vigie/chat/socket_mode.h"
 #include "vigie/collectors/kinds.h"
 #include "vigie/collectors/scheduler.h"
 #include "vigie/config/config.h"
@@ -160,13 +161,15 @@ struct EngineLoop {
     chat.set_secrets(logging.shared_secrets());
     chat.set_status_provider([&] {
       std::lock_guard lock(health_mutex);
-      return nlohmann::json{{"role", "engine"},
+      auto status = nlohmann::json{{"role", "engine"},
                             {"store", store_ok ? "ok" : "failing: " + store_error},
                             {"rules", engine.rules() ? engine.rules()->rules().size() : 0},
                             {"jobs in flight", dispatcher.in_flight()},
                             {"jobs queued", dispatcher.queued()},
                             {"last reload", last_reload},
                             {"collectors", collectors_status ? collectors_status() : nlohmann::json("none")}};
+      if (slack_socket_status) status["slack socket"] = slack_socket_status();
+      return status;
     });
     engine_ptr = &engine;
     chat_ptr = &chat;
@@ -362,6 +365,7 @@ struct EngineLoop {
   chat::ChatCommands* chat_ptr = nullptr;
   std::string last_reload = "none since start";  // guarded by health_mutex
   std::function<nlohmann::json()> collectors_status;  // guarded by health_mutex; set in role all
+  std::function<nlohmann::json()> slack_socket_status;  // guarded by health_mutex; [slack] mode = "socket", role all
   std::function<void(rules::EngineOutput)> deliver_ptr;
   std::uint64_t reloads = 0;
 };
@@ -501,6 +505,10 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err) 
       slack_http = std::make_shared<chat::SlackHttpEndpoints>(*secret, clock, logging.logger("slack:http"));
     }
   }
+  std::optional<std::string> slack_app_token;
+  if (run_intake && cfg->slack.enabled && cfg->slack.mode == "socket" && cfg->slack.app_token) {
+    slack_app_token = config::resolve_secret(*cfg->slack.app_token, "app_token", *secrets, diags);
+  }
   if (diags.has_errors()) {
     err << secrets->redact(diags.render_text());
     return 1;
@@ -618,6 +626,38 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err) 
     log.info("collectors started", {{"collectors", pollers->size()}});
   }
 
+  // Slack Socket Mode ([slack] mode = "socket"): Slack's requests arrive over a WebSocket this
+  // process opens; their events go through the same acked ingest, and an envelope is acked only
+  // once they are stored.
+  std::unique_ptr<net::HttpClient> socket_http;
+  std::unique_ptr<chat::SocketModeClient> slack_socket;
+  if (slack_app_token) {
+    chat::SocketModeOptions so;
+    so.base_url = *net::parse_url(cfg->slack.base_url);  // validated as a URL by the config loader
+    so.app_token = *slack_app_token;
+    so.metrics = &metrics;
+    socket_http = net::make_http_client({}, logging.logger("http-client"));
+    slack_socket = std::make_unique<chat::SocketModeClient>(
+        so, *socket_http, clock, logging.logger("slack:socket"),
+        [&ingest, &metrics](std::vector<bus::Event> events) {
+          const std::size_t n = events.size();
+          for (const auto& r : ingest->submit_and_wait(std::move(events))) {
+            if (r.status != bus::IngestStatus::stored && r.status != bus::IngestStatus::duplicate) return false;
+          }
+          metrics.counter("vigie_events_stored_total", "Events stored, by source", {{"source", "slack"}})
+              .inc(static_cast<double>(n));
+          return true;
+        });
+    if (engine) {
+      std::lock_guard lock(engine->health_mutex);
+      engine->slack_socket_status = [s = slack_socket.get(), &clock] {
+        return nlohmann::json(chat::describe(s->status(), clock.steady_now()));
+      };
+    }
+    slack_socket->start();
+    log.info("Slack Socket Mode started");
+  }
+
   std::unique_ptr<JobRunner> runner;
   std::vector<std::unique_ptr<bus::JobWorker>> workers;
   if (run_worker) {
@@ -625,6 +665,7 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err) 
     runner = JobRunner::create(*cfg, logging, clock, worker_diags);
     if (!runner) {
       err << secrets->redact(worker_diags.render_text());
+      if (slack_socket) slack_socket->stop();
       if (ingest) ingest->stop();
       if (engine) engine->stop();
       return 1;
@@ -678,6 +719,7 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err) 
     if (!started) {
       err << "vigie run: " << started.error() << '\n';
       workers.clear();
+      if (slack_socket) slack_socket->stop();
       if (ingest) ingest->stop();
       if (engine) engine->stop();
       return 2;
@@ -715,9 +757,11 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err) 
   // then the workers (a job cut short is dispatched again at the next start).
   if (server) server->stop(std::chrono::milliseconds(5000));
   if (pollers) pollers->stop();
+  if (slack_socket) slack_socket->stop();
   if (engine) {
     std::lock_guard lock(engine->health_mutex);
     engine->collectors_status = nullptr;
+    engine->slack_socket_status = nullptr;
   }
   if (ingest) ingest->stop();
   watcher.reset();

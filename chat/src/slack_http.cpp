@@ -12,8 +12,6 @@ namespace {
 using nlohmann::json;
 using net::HttpResponse;
 
-constexpr std::size_t kRememberedEvents = 10'000;
-
 std::string str(const json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -99,15 +97,25 @@ std::vector<bus::Event> inbound_events(const SlackInbound& in, TimePoint now) {
 SlackHttpEndpoints::SlackHttpEndpoints(std::string signing_secret, Clock& clock, Logger log)
     : secret_(std::move(signing_secret)), clock_(clock), log_(std::move(log)) {}
 
-bool SlackHttpEndpoints::seen_before(const std::string& event_id) {
+bool RecentIds::contains(const std::string& id) const {
   std::lock_guard lock(mutex_);
-  if (!seen_.insert(event_id).second) return true;
-  seen_order_.push_back(event_id);
-  if (seen_order_.size() > kRememberedEvents) {
-    seen_.erase(seen_order_.front());
-    seen_order_.pop_front();
+  return ids_.count(id) > 0;
+}
+
+bool RecentIds::insert(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  if (!ids_.insert(id).second) return false;
+  order_.push_back(id);
+  if (order_.size() > capacity_) {
+    ids_.erase(order_.front());
+    order_.pop_front();
   }
-  return false;
+  return true;
+}
+
+SlackInboundReply inbound_receipt(const SlackInbound& in) {
+  if (in.kind != SlackInboundKind::slash_command) return {};
+  return {json{{"response_type", "ephemeral"}, {"text", "On it…"}}};
 }
 
 std::optional<SlackHttpOutcome> SlackHttpEndpoints::handle(const net::HttpRequest& req) {
@@ -138,7 +146,7 @@ std::optional<SlackHttpOutcome> SlackHttpEndpoints::handle(const net::HttpReques
       return SlackHttpOutcome{HttpResponse::json(200, json{{"challenge", str(body, "challenge")}}.dump()), {}};
     }
     const std::string event_id = str(body, "event_id");
-    if (!event_id.empty() && seen_before(event_id)) {
+    if (!event_id.empty() && !seen_.insert(event_id)) {
       // A retry of a delivery already taken (x-slack-retry-num): acknowledged, not redone.
       return SlackHttpOutcome{HttpResponse::json(200, R"({"ok":true,"duplicate":true})"), {}};
     }
@@ -168,9 +176,9 @@ std::optional<SlackHttpOutcome> SlackHttpEndpoints::handle(const net::HttpReques
   SlackHttpOutcome out;
   out.events = inbound_events(in, now);
   // Slash commands get a visible receipt; the answer follows through response_url.
-  out.response = in.kind == SlackInboundKind::slash_command
-                     ? HttpResponse::json(200, R"({"response_type":"ephemeral","text":"On it…"})")
-                     : HttpResponse::json(200, R"({"ok":true})");
+  const auto receipt = inbound_receipt(in);
+  out.response = receipt.payload ? HttpResponse::json(200, receipt.payload->dump())
+                                 : HttpResponse::json(200, R"({"ok":true})");
   return out;
 }
 

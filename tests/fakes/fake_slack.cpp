@@ -45,6 +45,7 @@ struct FakeSlack::Impl {
   std::vector<Message> messages;  // every message, top-level and replies, in posting order
   std::int64_t next_ts = 1'767'225'600;  // 2026-01-01, one second per message: ts are unique
   std::vector<std::size_t> socket_ids;   // in connection order
+  std::vector<std::size_t> open_at_connect;  // per connection, the others open then
   std::size_t envelopes = 0;
 
   std::string new_ts() { return std::to_string(next_ts++) + ".000100"; }
@@ -171,9 +172,12 @@ FakeSlack::FakeSlack(std::string bot_token, std::string app_token) : impl_(std::
   impl_->app_token = std::move(app_token);
   WsServer::Options ws;
   ws.on_connect = [impl = impl_.get()](std::size_t id, const std::string&) {
+    // The server registers a connection once this hook returns: it is not counted yet.
+    const std::size_t open = impl->ws->open_connections();
     {
       std::lock_guard lock(impl->mutex);
       impl->socket_ids.push_back(id);
+      impl->open_at_connect.push_back(open);
     }
     impl->changed.notify_all();
     impl->ws->send_to(id, json{{"type", "hello"},
@@ -308,6 +312,32 @@ std::optional<json> FakeSlack::wait_for_ack(const std::string& envelope_id, std:
       timeout);
   if (!text) return std::nullopt;
   return json::parse(*text);
+}
+
+std::size_t FakeSlack::acks(const std::string& envelope_id) const {
+  std::size_t n = 0;
+  for (const auto& t : impl_->ws->received()) {
+    auto j = json::parse(t, nullptr, false);
+    n += j.is_object() && str(j, "envelope_id") == envelope_id;
+  }
+  return n;
+}
+
+void FakeSlack::send_socket_text(std::string text) {
+  std::size_t id = 0;
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->socket_ids.empty()) throw std::logic_error("fake Slack: no Socket Mode connection");
+    id = impl_->socket_ids.back();
+  }
+  impl_->ws->send_to(id, std::move(text));
+}
+
+void FakeSlack::drop_socket_connections() { impl_->ws->drop(); }
+
+std::vector<std::size_t> FakeSlack::open_socket_connections_at_connect() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->open_at_connect;
 }
 
 net::Headers FakeSlack::signed_headers(const std::string& signing_secret, const std::string& body, TimePoint now) {

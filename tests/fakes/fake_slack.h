@@ -81,6 +81,15 @@ class FakeSlack {
   // The ack for `envelope_id` ({"envelope_id":...,"payload"?:...}), waiting up to `timeout`.
   std::optional<nlohmann::json> wait_for_ack(const std::string& envelope_id,
                                              std::chrono::milliseconds timeout) const;
+  // How many acks for `envelope_id` arrived so far (a redelivery handled twice shows 2).
+  std::size_t acks(const std::string& envelope_id) const;
+  // Any text (garbage included) on the newest connection.
+  void send_socket_text(std::string text);
+  // Cuts every Socket Mode connection without a close frame (a network failure).
+  void drop_socket_connections();
+  // For each connection in order, how many others were open when it was accepted: a client that
+  // opens the new connection before closing the old one shows 1 for the replacement.
+  std::vector<std::size_t> open_socket_connections_at_connect() const;
 
   // X-Slack-Request-Timestamp and X-Slack-Signature for `body` at `now`, as Slack computes them.
   static net::Headers signed_headers(const std::string& signing_secret, const std::string& body,

@@ -235,3 +235,101 @@ TEST_CASE("vigie run answers chat commands through Slack: a slash command via re
   CHECK(vigie->wait(15000) == 0);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("vigie run with [slack] mode = socket takes a slash command and a button through Socket Mode and survives a refresh") {
+  const std::string app_token = "xapp-1-A0FAKE-daemon-socket-token";
+  FakeSlack slack(kBotToken, app_token);
+  const auto dir = std::filesystem::temp_directory_path() / ("vigie-socket-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "rules");
+  std::ofstream(dir / "bot-token") << kBotToken << "\n";
+  std::ofstream(dir / "app-token") << app_token << "\n";
+  std::ofstream(dir / "vigie.toml") << "rules = [\"rules/*.toml\"]\n[server]\nlisten = \"127.0.0.1:0\"\n"
+                                       "[store]\npath = \"v.db\"\n"
+                                       "[slack]\nmode = \"socket\"\nbase_url = \""
+                                    << slack.base_url()
+                                    << "\"\ntoken_file = \"bot-token\"\napp_token_file = \"app-token\"\n"
+                                       "default_channel = \"C0OPS\"\n"
+                                       "[access.roles]\noncall = [\"U0ALICE\", \"U0BOB\"]\n";
+  std::ofstream(dir / "rules" / "r.toml")
+      << "[[rule]]\nname = \"disk\"\nwhen = 'kind == \"alertmanager.alert\" and alertname == \"DiskFull\"'\n"
+         "group_by = [\"instance\"]\nsummary = \"disk full on {{labels.instance}}\"\n";
+  auto vigie = std::make_unique<Child>(std::vector<std::string>{kBinary, "run", "-c", (dir / "vigie.toml").string()},
+                                       (dir / "out.log").string(), (dir / "err.log").string());
+  const std::string line = wait_for_line((dir / "out.log").string(), "listening on http://127.0.0.1:", 20000);
+  REQUIRE_FALSE(line.empty());
+  HttpClient http(static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1))));
+  REQUIRE(slack.wait_for_socket_connections(1, 10s));
+  auto open = slack.wait_for_request([](const FakeSlack::Request& r) { return r.method == "apps.connections.open"; }, 1s);
+  REQUIRE(open);
+  CHECK(open->headers.at("Authorization") == "Bearer " + app_token);
+
+  auto slash = [&](const std::string& text, const std::string& reply_to, const std::string& trigger) {
+    return slack.send_envelope("slash_commands",
+                               {{"command", "/vigie"}, {"text", text}, {"user_id", "U0ALICE"}, {"channel_id", "C0OPS"},
+                                {"response_url", slack.response_url(reply_to)}, {"trigger_id", trigger}},
+                               true);
+  };
+
+  // /vigie whoami: acked with the receipt, answered through response_url.
+  const std::string whoami = slash("whoami", "sock-whoami", "st1");
+  auto ack = slack.wait_for_ack(whoami, 10s);
+  REQUIRE(ack);
+  CHECK(ack->at("payload").at("response_type") == "ephemeral");
+  auto answer = slack.wait_for_request([](const FakeSlack::Request& r) { return r.path == "/response/sock-whoami"; }, 10s);
+  REQUIRE(answer);
+  CHECK(answer->args["text"].get<std::string>().find("your roles here: oncall") != std::string::npos);
+
+  // An alert's Acknowledge button clicked through Socket Mode edits its message.
+  CHECK(http.request("POST", "/api/v2/alerts", R"([{"labels":{"alertname":"DiskFull","instance":"db1"}}])").status == 200);
+  REQUIRE(slack.wait_for_request([](const FakeSlack::Request& r) { return r.method == "chat.postMessage" && r.status == 200; }, 10s));
+  const auto messages = slack.messages();
+  REQUIRE(messages.size() == 1);
+  std::string alert_id;
+  for (const auto& block : messages[0].blocks) {
+    for (const auto& el : block.value("elements", json::array())) {
+      if (el.value("action_id", "") == "vigie_ack") alert_id = el.value("value", "");
+    }
+  }
+  REQUIRE_FALSE(alert_id.empty());
+  const std::string click = slack.send_envelope(
+      "interactive",
+      {{"type", "block_actions"},
+       {"user", {{"id", "U0BOB"}}},
+       {"container", {{"type", "message"}, {"message_ts", messages[0].ts}, {"channel_id", "C0OPS"}}},
+       {"channel", {{"id", "C0OPS"}}},
+       {"actions", json::array({{{"action_id", "vigie_ack"}, {"value", alert_id}, {"action_ts", "3.3"}}})}});
+  REQUIRE(slack.wait_for_ack(click, 10s));
+  auto update = slack.wait_for_request(
+      [](const FakeSlack::Request& r) { return r.method == "chat.update" && r.args.dump().find("Acknowledged by <@U0BOB>") != std::string::npos; },
+      10s);
+  REQUIRE(update);
+
+  // Slack refreshes the connection: a new one first, and commands keep working on it.
+  slack.send_disconnect("refresh_requested");
+  REQUIRE(slack.wait_for_socket_connections(2, 10s));
+  CHECK(slack.open_socket_connections_at_connect().at(1) == 1);
+  const std::string status = slash("status", "sock-status", "st2");
+  REQUIRE(slack.wait_for_ack(status, 10s));
+  auto shown = slack.wait_for_request([](const FakeSlack::Request& r) { return r.path == "/response/sock-status"; }, 10s);
+  REQUIRE(shown);
+  CHECK(shown->args["text"].get<std::string>().find("slack socket: connected") != std::string::npos);
+  CHECK(slack.acks(whoami) == 1);
+  CHECK(slack.acks(click) == 1);
+  bool reconnected = false;
+  for (int i = 0; i < 50 && !reconnected; ++i) {  // bounded poll of the metrics page
+    const std::string metrics = http.request("GET", "/metrics").body;
+    reconnected = metrics.find("vigie_slack_socket_reconnects_total 1") != std::string::npos &&
+                  metrics.find("vigie_slack_socket_connected 1") != std::string::npos;
+    if (!reconnected) std::this_thread::sleep_for(100ms);
+  }
+  CHECK(reconnected);
+
+  vigie->signal(SIGTERM);
+  CHECK(vigie->wait(15000) == 0);
+  const std::string output = slurp(dir / "out.log") + slurp(dir / "err.log");
+  CHECK(output.find(app_token) == std::string::npos);
+  CHECK(output.find("ticket=") == std::string::npos);
+  CHECK(output.find("Socket Mode connected") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}

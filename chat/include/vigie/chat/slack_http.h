@@ -23,6 +23,23 @@ namespace vigie::chat {
 
 // What an endpoint decided: answer now (`response`), or store `events` first and then answer
 // `response` (503 instead when they could not be stored, so Slack retries).
+// The ids of the last deliveries taken (event_id, envelope_id), so a retry is acknowledged and
+// not redone. Bounded: the oldest are forgotten first (the store's event-id dedup still holds).
+// Thread-safe.
+class RecentIds {
+ public:
+  explicit RecentIds(std::size_t capacity = 10'000) : capacity_(capacity) {}
+  bool contains(const std::string& id) const;
+  // @return false when `id` was already there.
+  bool insert(const std::string& id);
+
+ private:
+  std::size_t capacity_;
+  mutable std::mutex mutex_;
+  std::set<std::string> ids_;
+  std::deque<std::string> order_;
+};
+
 struct SlackHttpOutcome {
   net::HttpResponse response;
   std::vector<bus::Event> events;
@@ -35,18 +52,19 @@ class SlackHttpEndpoints {
   std::optional<SlackHttpOutcome> handle(const net::HttpRequest& request);
 
  private:
-  bool seen_before(const std::string& event_id);
   std::string secret_;
   Clock& clock_;
   Logger log_;
-  std::mutex mutex_;
-  std::set<std::string> seen_;
-  std::deque<std::string> seen_order_;
+  RecentIds seen_;
 };
 
 // The bus events for one inbound Slack request (both transports): `chat.command` for mentions,
 // direct messages and slash commands; `chat.action` per button. Empty for what Vigie ignores
 // (bot messages, edits, other event types). Ids derive from Slack's own, so retries deduplicate.
 std::vector<bus::Event> inbound_events(const SlackInbound& in, TimePoint now);
+
+// What Slack gets back at once for an inbound request it stored (both transports): a visible
+// receipt for slash commands (the answer follows through response_url), nothing otherwise.
+SlackInboundReply inbound_receipt(const SlackInbound& in);
 
 }  // namespace vigie::chat
