@@ -25,8 +25,8 @@ struct ProviderKind {
 };
 
 const std::array<ActionKind, 9> kActionKinds{{
-    {"exec", "Run a vetted program with an argv list (never a shell)", &exec_options, nullptr},
-    {"http", "Send an HTTP request built from templates", &http_options, nullptr},
+    {"exec", "Run a vetted program with an argv list (never a shell)", &exec_options, &make_exec_action},
+    {"http", "Send an HTTP request built from templates", &http_options, &make_http_action},
     {"heroku.restart", "Restart one dyno or all dynos of a Heroku app", &heroku_restart_options, nullptr},
     {"heroku.scale", "Change a Heroku formation's quantity or size", &heroku_scale_options, nullptr},
     {"digitalocean.reboot", "Gracefully reboot a droplet and wait for the action", &digitalocean_reboot_options,
