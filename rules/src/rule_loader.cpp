@@ -544,6 +544,23 @@ RuleSetPtr RuleLoader::load(std::vector<std::pair<std::string, std::shared_ptr<c
         check_params(*a, c.pattern.placeholder_names(), "command '" + c.pattern.text() + "'",
                      raw->values.pos("pattern"));
       }
+      // An undeclared parameter filled by a typed placeholder takes the placeholder's type
+      // ({why:text} accepts several words); a declared one keeps its own.
+      auto& action = set->actions_[static_cast<std::size_t>(a - set->actions_.data())];
+      for (const auto& part : c.pattern.parts()) {
+        if (part.type == PatternPart::Type::literal || action.param_specs.count(part.text)) continue;
+        std::string type = "word";
+        if (part.type == PatternPart::Type::integer) type = "int";
+        if (part.type == PatternPart::Type::duration) type = "duration";
+        if (part.type == PatternPart::Type::text) type = "text";
+        if (part.type == PatternPart::Type::choice) {
+          type = "choice(";
+          for (std::size_t i = 0; i < part.choices.size(); ++i) type += (i ? "|" : "") + part.choices[i];
+          type += ")";
+        }
+        auto spec = ParamSpec::parse(type);
+        if (auto* ok = std::get_if<ParamSpec>(&spec)) action.param_specs.emplace(part.text, std::move(*ok));
+      }
     }
     set->commands_.push_back(std::move(c));
   }
