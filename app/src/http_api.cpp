@@ -156,12 +156,14 @@ net::HttpHandler make_http_handler(HttpApi api) {
         if (outcome->events.empty()) return reply(std::move(outcome->response));
         // Answered once stored: a 503 makes Slack deliver again, and the event id deduplicates.
         api->submit(std::move(outcome->events),
-                    [reply, metrics = api->metrics, ok = std::move(outcome->response)](std::vector<bus::IngestResult> r) {
+                    [reply, metrics = api->metrics, ok = std::move(outcome->response),
+                     on_stored = std::move(outcome->on_stored)](std::vector<bus::IngestResult> r) {
                       for (const auto& one : r) {
                         if (one.status != bus::IngestStatus::stored && one.status != bus::IngestStatus::duplicate) {
                           return reply(HttpResponse::json_error(503, "not stored, retry", one.reason));
                         }
                       }
+                      on_stored();
                       if (metrics) {
                         metrics->counter("vigie_events_stored_total", "Events stored, by source", {{"source", "slack"}})
                             .inc(static_cast<double>(r.size()));

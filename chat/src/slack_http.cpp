@@ -135,6 +135,7 @@ std::optional<SlackHttpOutcome> SlackHttpEndpoints::handle(const net::HttpReques
   }
 
   SlackInbound in;
+  std::string event_id;
   if (auto retry = req.header("X-Slack-Retry-Num")) in.retry_num = std::atoi(retry->c_str());
   if (events) {
     if (json_nesting_depth(req.body) > kMaxJsonDepth) return SlackHttpOutcome{HttpResponse::json_error(400, "JSON nested too deeply"), {}};
@@ -145,9 +146,9 @@ std::optional<SlackHttpOutcome> SlackHttpEndpoints::handle(const net::HttpReques
     if (str(body, "type") == "url_verification") {
       return SlackHttpOutcome{HttpResponse::json(200, json{{"challenge", str(body, "challenge")}}.dump()), {}};
     }
-    const std::string event_id = str(body, "event_id");
-    if (!event_id.empty() && !seen_.insert(event_id)) {
-      // A retry of a delivery already taken (x-slack-retry-num): acknowledged, not redone.
+    event_id = str(body, "event_id");
+    if (!event_id.empty() && seen_->contains(event_id)) {
+      // A retry of a delivery already stored (x-slack-retry-num): acknowledged, not redone.
       return SlackHttpOutcome{HttpResponse::json(200, R"({"ok":true,"duplicate":true})"), {}};
     }
     in.kind = SlackInboundKind::events_api;
@@ -175,6 +176,13 @@ std::optional<SlackHttpOutcome> SlackHttpEndpoints::handle(const net::HttpReques
   }
   SlackHttpOutcome out;
   out.events = inbound_events(in, now);
+  if (!event_id.empty()) {
+    if (out.events.empty()) {
+      seen_->insert(event_id);  // nothing to store: taken now
+    } else {
+      out.on_stored = [seen = seen_, event_id] { seen->insert(event_id); };
+    }
+  }
   // Slash commands get a visible receipt; the answer follows through response_url.
   const auto receipt = inbound_receipt(in);
   out.response = receipt.payload ? HttpResponse::json(200, receipt.payload->dump())

@@ -145,6 +145,7 @@ TEST_CASE("an app_mention becomes one chat.command without the bot's mention, an
   CHECK(e.attrs["user"] == "U0ALICE");
   CHECK(e.attrs["channel"] == "C0OPS");
   CHECK(e.attrs["via"] == "mention");
+  first.on_stored();  // what the HTTP layer does once the event is committed
 
   auto retry_req = f.signed_request("/slack/events", mention_body("Ev03"));
   retry_req.headers["X-Slack-Retry-Num"] = "1";
@@ -152,6 +153,22 @@ TEST_CASE("an app_mention becomes one chat.command without the bot's mention, an
   auto retry = f.handle(retry_req);
   CHECK(retry.response.status == 200);
   CHECK(retry.events.empty());
+}
+
+TEST_CASE("a delivery that could not be stored is taken again when Slack retries it, not lost as a duplicate") {
+  Fixture f;
+  auto first = f.handle(f.signed_request("/slack/events", mention_body("Ev04")));
+  REQUIRE(first.events.size() == 1);
+  // The store failed: the HTTP layer answered 503 and never called on_stored().
+  auto retry_req = f.signed_request("/slack/events", mention_body("Ev04"));
+  retry_req.headers["X-Slack-Retry-Num"] = "1";
+  auto retry = f.handle(retry_req);
+  CHECK(retry.response.status == 200);
+  REQUIRE(retry.events.size() == 1);
+  CHECK(retry.events[0].id == "slack:Ev04");
+  retry.on_stored();
+  auto again = f.handle(f.signed_request("/slack/events", mention_body("Ev04")));
+  CHECK(again.events.empty());
 }
 
 TEST_CASE("a direct message is a command but bot messages, edits and channel chatter are ignored") {

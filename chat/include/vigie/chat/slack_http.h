@@ -11,6 +11,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <functional>
+#include <memory>
 #include <vector>
 
 #include "vigie/bus/event.h"
@@ -21,8 +23,6 @@
 
 namespace vigie::chat {
 
-// What an endpoint decided: answer now (`response`), or store `events` first and then answer
-// `response` (503 instead when they could not be stored, so Slack retries).
 // The ids of the last deliveries taken (event_id, envelope_id), so a retry is acknowledged and
 // not redone. Bounded: the oldest are forgotten first (the store's event-id dedup still holds).
 // Thread-safe.
@@ -40,9 +40,14 @@ class RecentIds {
   std::deque<std::string> order_;
 };
 
+// What an endpoint decided: answer now (`response`), or store `events` first and then answer
+// `response` (503 instead when they could not be stored, so Slack retries). `on_stored` must be
+// called once they are stored: only then is the delivery remembered, so a retry of one that
+// could not be stored is taken again instead of being answered as a duplicate and lost.
 struct SlackHttpOutcome {
   net::HttpResponse response;
   std::vector<bus::Event> events;
+  std::function<void()> on_stored = [] {};
 };
 
 class SlackHttpEndpoints {
@@ -55,7 +60,7 @@ class SlackHttpEndpoints {
   std::string secret_;
   Clock& clock_;
   Logger log_;
-  RecentIds seen_;
+  std::shared_ptr<RecentIds> seen_ = std::make_shared<RecentIds>();  // outlives a pending request
 };
 
 // The bus events for one inbound Slack request (both transports): `chat.command` for mentions,
