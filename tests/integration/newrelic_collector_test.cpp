@@ -271,7 +271,8 @@ TEST_CASE("newrelic: a closed violation becomes a resolving event with its close
     nr.remove_violation(8);
     h->clock.advance(1min);
     h->run_due();
-    const auto* gone = find_id(h->events("newrelic.violation"), "newrelic:violation:8:closed");
+    const auto after = h->events("newrelic.violation");
+    const auto* gone = find_id(after, "newrelic:violation:8:closed");
     REQUIRE(gone);
     CHECK(gone->attrs["closed_at_estimated"] == true);
     CHECK(gone->attrs["violation_id"] == 8);
