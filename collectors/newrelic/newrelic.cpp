@@ -51,12 +51,16 @@ constexpr std::size_t kMaxSeen = 50'000;
 // A 429 without Retry-After (NewRelic documents no rate-limit header for REST v2 or NerdGraph).
 constexpr Duration kDefaultRateLimitWait{60'000};
 constexpr std::string_view kNrqlQuery =
-    "query($accountId: Int!, $nrql: Nrql!) { actor { account(id: $accountId) { nrql(query: $nrql) { results } } } }";
+    "query($accountId: Int!, $nrql: Nrql!) { actor { account(id: $accountId) { nrql(query: $nrql) "
+    "{ results } } } }";
 
 constexpr std::array<config::OptionSpec, 3> kQueryOptions{{
-    {"name", config::OptionType::string, "", true, "The query's name: the `query` attr of its events"},
-    {"nrql", config::OptionType::string, "", true, "The NRQL text; name columns with AS for readable attrs"},
-    {"every", config::OptionType::duration, "", false, "How often it runs (default: the collector's interval)"},
+    {"name", config::OptionType::string, "", true,
+     "The query's name: the `query` attr of its events"},
+    {"nrql", config::OptionType::string, "", true,
+     "The NRQL text; name columns with AS for readable attrs"},
+    {"every", config::OptionType::duration, "", false,
+     "How often it runs (default: the collector's interval)"},
 }};
 constexpr config::OptionTable kQueryTable{"newrelic.query", "One NRQL query", kQueryOptions};
 
@@ -94,11 +98,17 @@ std::optional<std::int64_t> to_int(std::string_view s) {
 }
 
 std::string encode(const State& s) {
-  json j{{"v", 1}, {"open", ids_to_json(s.open)}, {"closed", ids_to_json(s.closed)}, {"queries", s.query_runs}};
+  json j{{"v", 1},
+         {"open", ids_to_json(s.open)},
+         {"closed", ids_to_json(s.closed)},
+         {"queries", s.query_runs}};
   if (s.last_cycle) j["last_cycle"] = *s.last_cycle;
   if (s.scan) {
-    j["scan"] = {{"phase", s.scan->phase}, {"next", s.scan->next},   {"started", s.scan->started},
-                 {"since", s.scan->since}, {"seen", s.scan->seen}};
+    j["scan"] = {{"phase", s.scan->phase},
+                 {"next", s.scan->next},
+                 {"started", s.scan->started},
+                 {"since", s.scan->since},
+                 {"seen", s.scan->seen}};
   }
   return j.dump();
 }
@@ -164,8 +174,10 @@ void copy_number(const json& from, const char* key, json& to, const std::string&
 void flatten_row(const json& value, const std::string& prefix, json& out, int depth = 0) {
   for (const auto& [key, v] : value.items()) {
     std::string name = prefix.empty() ? std::string() : prefix + "_";
-    for (char c : key) name += (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-') ? c : '_';
-    if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0])) || name[0] == '-') name = "_" + name;
+    for (char c : key)
+      name += (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-') ? c : '_';
+    if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0])) || name[0] == '-')
+      name = "_" + name;
     if (v.is_object() && depth < 3) {
       flatten_row(v, name, out, depth + 1);
     } else if (!v.is_null()) {
@@ -176,9 +188,10 @@ void flatten_row(const json& value, const std::string& prefix, json& out, int de
 
 class NewRelicCollector final : public Collector {
  public:
-  NewRelicCollector(std::string name, net::Url base, net::Url graphql, std::string key, std::string key_header,
-                    std::optional<std::int64_t> account, bool violations, bool applications, std::int64_t max_pages,
-                    Duration interval, std::vector<Query> queries, net::HttpClient& http, Logger log)
+  NewRelicCollector(std::string name, net::Url base, net::Url graphql, std::string key,
+                    std::string key_header, std::optional<std::int64_t> account, bool violations,
+                    bool applications, std::int64_t max_pages, Duration interval,
+                    std::vector<Query> queries, net::HttpClient& http, Logger log)
       : name_(std::move(name)),
         base_(std::move(base)),
         graphql_(std::move(graphql)),
@@ -197,8 +210,10 @@ class NewRelicCollector final : public Collector {
     try {
       return poll_inner(ctx);
     } catch (const std::exception& e) {
-      // A JSON value of an unexpected type deep in a body: the body was not what NewRelic documents.
-      return failure(PollStatus::retry, std::string("NewRelic answered an unexpected body: ") + e.what());
+      // A JSON value of an unexpected type deep in a body: the body was not what NewRelic
+      // documents.
+      return failure(PollStatus::retry,
+                     std::string("NewRelic answered an unexpected body: ") + e.what());
     }
   }
 
@@ -226,7 +241,8 @@ class NewRelicCollector final : public Collector {
       try {
         state = decode(*ctx.cursor);
       } catch (const std::exception& e) {
-        log_.warn("newrelic cursor unreadable: starting afresh", {{"collector", name_}, {"error", e.what()}});
+        log_.warn("newrelic cursor unreadable: starting afresh",
+                  {{"collector", name_}, {"error", e.what()}});
         state = State{};
       }
     }
@@ -244,7 +260,8 @@ class NewRelicCollector final : public Collector {
       }
       // Queries removed from the config leave the cursor.
       for (auto it = state.query_runs.begin(); it != state.query_runs.end();) {
-        const bool known = std::any_of(queries_.begin(), queries_.end(), [&](const Query& q) { return q.name == it->first; });
+        const bool known = std::any_of(queries_.begin(), queries_.end(),
+                                       [&](const Query& q) { return q.name == it->first; });
         it = known ? std::next(it) : state.query_runs.erase(it);
       }
       if (violations_) {
@@ -289,7 +306,8 @@ class NewRelicCollector final : public Collector {
     auto resp = http_.send(req);
     if (!resp) {
       const auto kind = resp.error().retryable() ? PollStatus::retry : PollStatus::error;
-      return Failed{failure(kind, "NewRelic " + what + ": " + std::string(net::client_error_name(resp.error().kind)) +
+      return Failed{failure(kind, "NewRelic " + what + ": " +
+                                      std::string(net::client_error_name(resp.error().kind)) +
                                       ": " + resp.error().message)};
     }
     const int status = resp->status;
@@ -298,7 +316,8 @@ class NewRelicCollector final : public Collector {
       if (auto ra = resp->header("Retry-After")) {
         if (auto secs = to_int(*ra); secs && *secs >= 0) wait = Duration{*secs * 1000};
       }
-      return Failed{failure(PollStatus::rate_limited, "NewRelic " + what + ": rate limited (HTTP 429)", wait)};
+      return Failed{failure(PollStatus::rate_limited,
+                            "NewRelic " + what + ": rate limited (HTTP 429)", wait)};
     }
     if (status < 200 || status >= 300) {
       std::string detail;
@@ -322,12 +341,14 @@ class NewRelicCollector final : public Collector {
       page.body = json::parse(resp->body);
     } catch (const json::parse_error& e) {
       // A truncated or garbled body: often a proxy or a transient upstream fault, so retried.
-      return Failed{failure(PollStatus::retry, "NewRelic " + what + ": malformed JSON (HTTP " + std::to_string(status) +
-                                                   ", " + std::to_string(resp->body.size()) + " bytes, error at byte " +
-                                                   std::to_string(e.byte) + ")")};
+      return Failed{failure(PollStatus::retry,
+                            "NewRelic " + what + ": malformed JSON (HTTP " +
+                                std::to_string(status) + ", " + std::to_string(resp->body.size()) +
+                                " bytes, error at byte " + std::to_string(e.byte) + ")")};
     }
     if (!page.body.is_object()) {
-      return Failed{failure(PollStatus::retry, "NewRelic " + what + ": the body is not a JSON object")};
+      return Failed{
+          failure(PollStatus::retry, "NewRelic " + what + ": the body is not a JSON object")};
     }
     if (auto link = resp->header("Link")) {
       if (auto next = link_with_rel(*link, "next")) page.next = *next;
@@ -336,7 +357,8 @@ class NewRelicCollector final : public Collector {
   }
 
   // The URL of a Link rel="next", refused when it leaves the host the key was meant for.
-  std::variant<net::Url, Failed> follow(const std::string& next, const net::Url& from, const std::string& what) {
+  std::variant<net::Url, Failed> follow(const std::string& next, const net::Url& from,
+                                        const std::string& what) {
     std::optional<net::Url> url;
     if (!next.empty() && next.front() == '/') {
       url = from;
@@ -345,9 +367,10 @@ class NewRelicCollector final : public Collector {
       url = net::parse_url(next);
     }
     if (!url || url->scheme != from.scheme || url->host != from.host || url->port != from.port) {
-      return Failed{failure(PollStatus::error, "NewRelic " + what +
-                                                   ": the pagination link leaves the configured host: not followed "
-                                                   "(the API key would go with it)")};
+      return Failed{failure(PollStatus::error,
+                            "NewRelic " + what +
+                                ": the pagination link leaves the configured host: not followed "
+                                "(the API key would go with it)")};
     }
     return *url;
   }
@@ -357,7 +380,8 @@ class NewRelicCollector final : public Collector {
     net::Url url = net::join(base_, "v2/applications.json");
     for (std::int64_t page = 0;; ++page) {
       if (page == max_pages_) {
-        log_.warn("newrelic applications beyond max_pages not polled", {{"collector", name_}, {"max_pages", max_pages_}});
+        log_.warn("newrelic applications beyond max_pages not polled",
+                  {{"collector", name_}, {"max_pages", max_pages_}});
         return std::nullopt;
       }
       net::ClientRequest req;
@@ -368,7 +392,8 @@ class NewRelicCollector final : public Collector {
       auto& p = std::get<Page>(r);
       auto apps = p.body.find("applications");
       if (apps == p.body.end() || !apps->is_array()) {
-        return Failed{failure(PollStatus::retry, "NewRelic " + what + ": no \"applications\" array in the body")};
+        return Failed{failure(PollStatus::retry,
+                              "NewRelic " + what + ": no \"applications\" array in the body")};
       }
       for (const auto& a : *apps) {
         if (auto e = app_event(a, now)) events.push_back(std::move(*e));
@@ -388,7 +413,8 @@ class NewRelicCollector final : public Collector {
     }
     bus::Event e;
     // One sample per application and poll: a `for` rule needs each poll's sample as a new event.
-    e.id = "newrelic:app_health:" + std::to_string(*id) + ":" + std::to_string(to_unix_ms(now) / 1000);
+    e.id =
+        "newrelic:app_health:" + std::to_string(*id) + ":" + std::to_string(to_unix_ms(now) / 1000);
     e.source = "newrelic";
     e.kind = "newrelic.app_health";
     e.time = now;
@@ -421,7 +447,9 @@ class NewRelicCollector final : public Collector {
     req.url = graphql_;
     req.headers["API-Key"] = key_;
     req.headers["Content-Type"] = "application/json";
-    req.body = json{{"query", kNrqlQuery}, {"variables", {{"accountId", *account_}, {"nrql", q.nrql}}}}.dump();
+    req.body =
+        json{{"query", kNrqlQuery}, {"variables", {{"accountId", *account_}, {"nrql", q.nrql}}}}
+            .dump();
     auto r = request(std::move(req), what);
     if (auto* f = std::get_if<Failed>(&r)) return std::move(*f);
     const json& body = std::get<Page>(r).body;
@@ -433,7 +461,8 @@ class NewRelicCollector final : public Collector {
         if (!msg.empty()) msg += "; ";
         msg += e.is_object() ? e.value("message", std::string("?")) : std::string("?");
       }
-      log_.warn("newrelic NRQL query failed", {{"collector", name_}, {"query", q.name}, {"error", msg.substr(0, 500)}});
+      log_.warn("newrelic NRQL query failed",
+                {{"collector", name_}, {"query", q.name}, {"error", msg.substr(0, 500)}});
       return std::nullopt;
     }
     const json* results = nullptr;
@@ -442,14 +471,16 @@ class NewRelicCollector final : public Collector {
     } catch (const std::exception&) {
     }
     if (!results || !results->is_array()) {
-      return Failed{failure(PollStatus::retry, "NewRelic " + what + ": no data.actor.account.nrql.results array")};
+      return Failed{failure(PollStatus::retry,
+                            "NewRelic " + what + ": no data.actor.account.nrql.results array")};
     }
     std::size_t row_index = 0;
     for (const auto& row : *results) {
       const std::size_t i = row_index++;
       if (!row.is_object()) continue;
       bus::Event e;
-      e.id = "newrelic:nrql:" + name_ + ":" + q.name + ":" + std::to_string(to_unix_ms(now)) + ":" + std::to_string(i);
+      e.id = "newrelic:nrql:" + name_ + ":" + q.name + ":" + std::to_string(to_unix_ms(now)) + ":" +
+             std::to_string(i);
       e.source = "newrelic";
       e.kind = "newrelic.nrql";
       e.time = now;
@@ -472,7 +503,8 @@ class NewRelicCollector final : public Collector {
     json& at = e.attrs;
     at["violation_id"] = id;
     at["status"] = closed ? "closed" : "open";
-    for (const char* k : {"label", "policy_name", "condition_name", "priority"}) copy_string(v, k, at);
+    for (const char* k : {"label", "policy_name", "condition_name", "priority"})
+      copy_string(v, k, at);
     copy_number(v, "duration", at, "duration");
     const auto opened = int_field(v, "opened_at");
     const auto closed_at = int_field(v, "closed_at");
@@ -489,11 +521,13 @@ class NewRelicCollector final : public Collector {
       }
     }
     if (auto links = v.find("links"); links != v.end() && links->is_object()) {
-      for (const char* k : {"policy_id", "condition_id", "incident_id"}) copy_number(*links, k, at, k);
+      for (const char* k : {"policy_id", "condition_id", "incident_id"})
+        copy_number(*links, k, at, k);
     }
     if (account_) at["account_id"] = *account_;
     at["collector"] = name_;
-    e.time = closed ? (closed_at ? from_unix_ms(*closed_at) : now) : (opened ? from_unix_ms(*opened) : now);
+    e.time = closed ? (closed_at ? from_unix_ms(*closed_at) : now)
+                    : (opened ? from_unix_ms(*opened) : now);
     return e;
   }
 
@@ -544,7 +578,9 @@ class NewRelicCollector final : public Collector {
     const std::string what = "alerts_violations.json";
     for (std::int64_t pages = 0; pages < max_pages_; ++pages) {
       auto parsed = net::parse_url(s.scan->next);
-      if (!parsed) return Failed{failure(PollStatus::error, "NewRelic " + what + ": bad page URL in the cursor")};
+      if (!parsed)
+        return Failed{
+            failure(PollStatus::error, "NewRelic " + what + ": bad page URL in the cursor")};
       net::ClientRequest req;
       req.url = *parsed;
       req.headers = rest_headers();
@@ -553,11 +589,13 @@ class NewRelicCollector final : public Collector {
       auto& p = std::get<Page>(r);
       auto list = p.body.find("violations");
       if (list == p.body.end() || !list->is_array()) {
-        return Failed{failure(PollStatus::retry, "NewRelic " + what + ": no \"violations\" array in the body")};
+        return Failed{failure(PollStatus::retry,
+                              "NewRelic " + what + ": no \"violations\" array in the body")};
       }
       for (const auto& v : *list) handle_violation(v, s, now, events);
       if (s.scan->seen.size() > kMaxSeen) {
-        return Failed{failure(PollStatus::error, "NewRelic " + what + ": more than " + std::to_string(kMaxSeen) +
+        return Failed{failure(PollStatus::error, "NewRelic " + what + ": more than " +
+                                                     std::to_string(kMaxSeen) +
                                                      " open violations listed")};
       }
       if (p.next) {
@@ -631,8 +669,8 @@ std::string position(const config::SourcePos& p) {
 
 // [[collectors.<name>.query]] tables, validated like any option table; problems are collected
 // into `errors` as "file:line:col: message".
-std::vector<Query> read_queries(const config::OptionValues& options, const std::string& collector, Duration interval,
-                                std::vector<std::string>& errors) {
+std::vector<Query> read_queries(const config::OptionValues& options, const std::string& collector,
+                                Duration interval, std::vector<std::string>& errors) {
   std::vector<Query> out;
   auto node = options.node("query");
   if (!node) return out;
@@ -644,9 +682,12 @@ std::vector<Query> read_queries(const config::OptionValues& options, const std::
     for (const auto& diag : d.items()) errors.push_back(position(diag.pos) + diag.message);
     if (d.has_errors()) continue;
     Query q{v.string("name"), v.string("nrql"), v.duration("every", interval)};
-    if (q.name.empty()) errors.push_back(position(v.pos("name")) + where + ": name must not be empty");
-    if (q.nrql.empty()) errors.push_back(position(v.pos("nrql")) + where + ": nrql must not be empty");
-    if (q.every <= Duration{0}) errors.push_back(position(v.pos("every")) + where + ": every must be positive");
+    if (q.name.empty())
+      errors.push_back(position(v.pos("name")) + where + ": name must not be empty");
+    if (q.nrql.empty())
+      errors.push_back(position(v.pos("nrql")) + where + ": nrql must not be empty");
+    if (q.every <= Duration{0})
+      errors.push_back(position(v.pos("every")) + where + ": every must be positive");
     if (!names.insert(q.name).second) {
       errors.push_back(position(v.pos("name")) + where + ": a second query named '" + q.name + "'");
     }
@@ -664,12 +705,14 @@ CollectorFactory newrelic_factory() {
     std::vector<std::string> errors;
     auto key = spec.secrets.find("api_key");
     if (key == spec.secrets.end() || key->second.empty()) {
-      errors.push_back("[collectors." + spec.name + "]: api_key is required (api_key_env or api_key_file)");
+      errors.push_back("[collectors." + spec.name +
+                       "]: api_key is required (api_key_env or api_key_file)");
     }
     // "https://api.newrelic.com", with or without a trailing "/v2": the paths add "v2/...".
     std::string base_text = o.string("base_url", "https://api.newrelic.com");
     while (!base_text.empty() && base_text.back() == '/') base_text.pop_back();
-    if (base_text.size() >= 3 && base_text.compare(base_text.size() - 3, 3, "/v2") == 0) base_text.resize(base_text.size() - 3);
+    if (base_text.size() >= 3 && base_text.compare(base_text.size() - 3, 3, "/v2") == 0)
+      base_text.resize(base_text.size() - 3);
     auto base = net::parse_url(base_text);
     if (!base || (base->scheme != "http" && base->scheme != "https")) {
       errors.push_back(position(o.pos("base_url")) + "base_url: not an http(s) URL");
@@ -685,7 +728,8 @@ CollectorFactory newrelic_factory() {
     std::optional<std::int64_t> account;
     if (o.has("account_id")) account = o.integer("account_id");
     if (!queries.empty() && !account) {
-      errors.push_back(position(o.table_pos()) + "[collectors." + spec.name + "]: NRQL queries need account_id");
+      errors.push_back(position(o.table_pos()) + "[collectors." + spec.name +
+                       "]: NRQL queries need account_id");
     }
     if (!errors.empty()) {
       std::string msg;
@@ -693,9 +737,10 @@ CollectorFactory newrelic_factory() {
       return tl::unexpected(msg);
     }
     const std::int64_t max_pages = std::max<std::int64_t>(1, o.integer("max_pages", 10));
-    return std::make_unique<NewRelicCollector>(spec.name, *base, *graphql, key->second, o.string("key_header", "Api-Key"),
-                                               account, o.boolean("violations", true), o.boolean("applications", true),
-                                               max_pages, interval, std::move(queries), http, std::move(log));
+    return std::make_unique<NewRelicCollector>(
+        spec.name, *base, *graphql, key->second, o.string("key_header", "Api-Key"), account,
+        o.boolean("violations", true), o.boolean("applications", true), max_pages, interval,
+        std::move(queries), http, std::move(log));
   };
 }
 

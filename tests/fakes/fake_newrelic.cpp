@@ -23,7 +23,8 @@ std::string query_without_page(const std::string& query) {
   std::size_t p = 0;
   while (p <= query.size() && !query.empty()) {
     const auto amp = query.find('&', p);
-    const std::string part = query.substr(p, amp == std::string::npos ? std::string::npos : amp - p);
+    const std::string part =
+        query.substr(p, amp == std::string::npos ? std::string::npos : amp - p);
     if (!part.empty() && part.rfind("page=", 0) != 0) out += (out.empty() ? "" : "&") + part;
     if (amp == std::string::npos) break;
     p = amp + 1;
@@ -51,8 +52,8 @@ struct FakeNewRelic::Impl {
   std::string origin() const { return "http://127.0.0.1:" + std::to_string(http->port()); }
 
   // One page of `items` with the Link header NewRelic sends (rel="last" too when `with_last`).
-  net::HttpResponse page(const net::HttpRequest& req, const std::string& wrapper, const std::vector<json>& items,
-                         bool with_last) {
+  net::HttpResponse page(const net::HttpRequest& req, const std::string& wrapper,
+                         const std::vector<json>& items, bool with_last) {
     std::size_t page_no = 1;
     if (auto p = req.query_param("page")) {
       try {
@@ -62,17 +63,20 @@ struct FakeNewRelic::Impl {
     }
     const std::size_t pages = std::max<std::size_t>(1, (items.size() + page_size - 1) / page_size);
     json list = json::array();
-    for (std::size_t i = (page_no - 1) * page_size; i < items.size() && i < page_no * page_size; ++i) {
+    for (std::size_t i = (page_no - 1) * page_size; i < items.size() && i < page_no * page_size;
+         ++i) {
       list.push_back(items[i]);
     }
     auto resp = net::HttpResponse::json(200, json{{wrapper, list}}.dump());
     const std::string rest = query_without_page(req.query);
     auto link = [&](std::size_t n) {
-      return "<" + origin() + req.path + "?" + rest + (rest.empty() ? "" : "&") + "page=" + std::to_string(n) + ">";
+      return "<" + origin() + req.path + "?" + rest + (rest.empty() ? "" : "&") +
+             "page=" + std::to_string(n) + ">";
     };
     std::string header;
     if (page_no < pages) header = link(page_no + 1) + "; rel=\"next\"";
-    if (with_last && pages > 1) header += (header.empty() ? "" : ", ") + link(pages) + "; rel=\"last\"";
+    if (with_last && pages > 1)
+      header += (header.empty() ? "" : ", ") + link(pages) + "; rel=\"last\"";
     if (!header.empty()) resp.headers.emplace_back("Link", header);
     return resp;
   }
@@ -82,7 +86,8 @@ struct FakeNewRelic::Impl {
     std::optional<TimePoint> start;
     if (auto s = req.query_param("start_date")) {
       start = parse_rfc3339(*s);
-      if (!start) return net::HttpResponse::json(400, R"({"error":{"title":"Invalid start_date"}})");
+      if (!start)
+        return net::HttpResponse::json(400, R"({"error":{"title":"Invalid start_date"}})");
     }
     std::vector<json> items;
     for (const auto& [id, v] : violations) {
@@ -107,13 +112,16 @@ struct FakeNewRelic::Impl {
                     {"errors", {{{"message", "NRQL Syntax Error: Error at line 1 position 1"}}}}}
                    .dump());
     }
-    return net::HttpResponse::json(200, json{{"data", {{"actor", {{"account", {{"nrql", {{"results", it->second}}}}}}}}}}.dump());
+    return net::HttpResponse::json(
+        200,
+        json{{"data", {{"actor", {{"account", {{"nrql", {{"results", it->second}}}}}}}}}}.dump());
   }
 
   // The normal answer; the caller holds the mutex.
   net::HttpResponse answer(const net::HttpRequest& req) {
     if (req.path == "/graphql") {
-      if (req.method != "POST") return net::HttpResponse::json(405, R"({"errors":[{"message":"POST only"}]})");
+      if (req.method != "POST")
+        return net::HttpResponse::json(405, R"({"errors":[{"message":"POST only"}]})");
       if (req.header("API-Key").value_or("") != api_key) {
         return net::HttpResponse::json(401, R"({"errors":[{"message":"Invalid API key"}]})");
       }
@@ -123,7 +131,8 @@ struct FakeNewRelic::Impl {
     if (key.value_or("") != api_key) {
       return net::HttpResponse::json(401, R"({"error":{"title":"Invalid API key"}})");
     }
-    if (req.method != "GET") return net::HttpResponse::json(405, R"({"error":{"title":"Method not allowed"}})");
+    if (req.method != "GET")
+      return net::HttpResponse::json(405, R"({"error":{"title":"Method not allowed"}})");
     if (req.path == "/v2/alerts_violations.json") return violations_page(req);
     if (req.path == "/v2/applications.json") {
       std::vector<json> items;
@@ -153,9 +162,11 @@ struct FakeNewRelic::Impl {
       const auto fault = take_fault(req.path);
       if (fault && fault->status == 429) {
         resp = net::HttpResponse::json(429, R"({"error":{"title":"Too many requests"}})");
-        if (fault->retry_after) resp.headers.emplace_back("Retry-After", std::to_string(*fault->retry_after));
+        if (fault->retry_after)
+          resp.headers.emplace_back("Retry-After", std::to_string(*fault->retry_after));
       } else if (fault && fault->status >= 500) {
-        resp = net::HttpResponse::text(fault->status, "<html><body>Service Unavailable</body></html>", "text/html");
+        resp = net::HttpResponse::text(
+            fault->status, "<html><body>Service Unavailable</body></html>", "text/html");
       } else {
         resp = answer(req);
         if (fault && fault->status != 0) resp.status = fault->status;
@@ -184,7 +195,9 @@ FakeNewRelic::FakeNewRelic(std::string api_key) : impl_(std::make_unique<Impl>()
   options.threads = 2;
   auto server = net::HttpServer::start(
       options,
-      [impl = impl_.get()](net::HttpRequest req, net::Respond respond) { impl->handle(std::move(req), std::move(respond)); },
+      [impl = impl_.get()](net::HttpRequest req, net::Respond respond) {
+        impl->handle(std::move(req), std::move(respond));
+      },
       impl_->logging.logger("fake-newrelic"));
   if (!server) throw std::runtime_error("fake NewRelic: " + server.error());
   impl_->http = std::move(*server);
@@ -203,7 +216,8 @@ FakeNewRelic::~FakeNewRelic() {
 std::string FakeNewRelic::base_url() const { return impl_->origin(); }
 std::string FakeNewRelic::graphql_url() const { return impl_->origin() + "/graphql"; }
 
-void FakeNewRelic::add_violation(std::int64_t id, std::int64_t opened_at_ms, nlohmann::json fields) {
+void FakeNewRelic::add_violation(std::int64_t id, std::int64_t opened_at_ms,
+                                 nlohmann::json fields) {
   json v{{"id", id},
          {"label", "Error percentage > 5.0"},
          {"duration", 0},
@@ -211,7 +225,12 @@ void FakeNewRelic::add_violation(std::int64_t id, std::int64_t opened_at_ms, nlo
          {"condition_name", "Error rate high"},
          {"priority", "Critical"},
          {"opened_at", opened_at_ms},
-         {"entity", {{"product", "Apm"}, {"type", "Application"}, {"group_id", 4242}, {"id", 9000 + id}, {"name", "shop-api"}}},
+         {"entity",
+          {{"product", "Apm"},
+           {"type", "Application"},
+           {"group_id", 4242},
+           {"id", 9000 + id},
+           {"name", "shop-api"}}},
          {"links", {{"policy_id", 77}, {"condition_id", 88}, {"incident_id", 1000 + id}}}};
   for (const auto& [k, val] : fields.items()) v[k] = val;
   std::lock_guard lock(impl_->mutex);
@@ -230,16 +249,23 @@ void FakeNewRelic::remove_violation(std::int64_t id) {
   impl_->violations.erase(id);
 }
 
-void FakeNewRelic::set_application(std::int64_t id, const std::string& name, const std::string& health_status,
-                                   nlohmann::json summary, bool reporting) {
+void FakeNewRelic::set_application(std::int64_t id, const std::string& name,
+                                   const std::string& health_status, nlohmann::json summary,
+                                   bool reporting) {
   json a{{"id", id},
          {"name", name},
          {"language", "ruby"},
          {"health_status", health_status},
          {"reporting", reporting},
          {"application_summary", std::move(summary)},
-         {"settings", {{"app_apdex_threshold", 0.5}, {"end_user_apdex_threshold", 7}, {"enable_real_user_monitoring", true}}},
-         {"links", {{"application_instances", json::array()}, {"servers", json::array()}, {"application_hosts", json::array()}}}};
+         {"settings",
+          {{"app_apdex_threshold", 0.5},
+           {"end_user_apdex_threshold", 7},
+           {"enable_real_user_monitoring", true}}},
+         {"links",
+          {{"application_instances", json::array()},
+           {"servers", json::array()},
+           {"application_hosts", json::array()}}}};
   if (reporting) a["last_reported_at"] = "2026-01-01T00:00:00+00:00";
   std::lock_guard lock(impl_->mutex);
   impl_->applications[id] = std::move(a);

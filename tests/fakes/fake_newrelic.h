@@ -31,11 +31,11 @@ class FakeNewRelic {
 
   // What the next request(s) to a path get instead of (or on top of) the normal answer.
   struct Fault {
-    int status = 0;                       // 0: the normal status; 429, 500, 503, ...
-    std::optional<int> retry_after;       // seconds, with 429
-    bool truncated = false;               // the normal body cut in half
-    bool malformed = false;               // a body that is not JSON
-    std::chrono::milliseconds delay{0};   // answer this late
+    int status = 0;                      // 0: the normal status; 429, 500, 503, ...
+    std::optional<int> retry_after;      // seconds, with 429
+    bool truncated = false;              // the normal body cut in half
+    bool malformed = false;              // a body that is not JSON
+    std::chrono::milliseconds delay{0};  // answer this late
   };
 
   explicit FakeNewRelic(std::string api_key = "NRAK-FAKEKEY");
@@ -51,7 +51,8 @@ class FakeNewRelic {
   // --- data ----------------------------------------------------------------------------------
   // A violation as documented: id, label, policy_name, condition_name, priority, opened_at (ms),
   // entity{...}, links{...}; fields not given get plausible values. No closed_at: open.
-  void add_violation(std::int64_t id, std::int64_t opened_at_ms, nlohmann::json fields = nlohmann::json::object());
+  void add_violation(std::int64_t id, std::int64_t opened_at_ms,
+                     nlohmann::json fields = nlohmann::json::object());
   void close_violation(std::int64_t id, std::int64_t closed_at_ms);
   void remove_violation(std::int64_t id);  // NewRelic stops listing it at all
   // An application: id, name, health_status, reporting, application_summary{...}.

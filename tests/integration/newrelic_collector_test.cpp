@@ -23,10 +23,13 @@ const std::string kKey = "NRAK-FAKEKEY";
 // The FakeClock's start (2026-01-01T00:00:00Z) in ms: violations open around it.
 constexpr std::int64_t kT0 = 1'767'225'600'000;
 
-std::unique_ptr<CollectorHarness> harness_for(const FakeNewRelic& nr, const std::string& extra = "") {
-  const std::string toml = "base_url = \"" + nr.base_url() + "\"\naccount_id = 1234567\ninterval = \"1m\"\n" + extra;
+std::unique_ptr<CollectorHarness> harness_for(const FakeNewRelic& nr,
+                                              const std::string& extra = "") {
+  const std::string toml =
+      "base_url = \"" + nr.base_url() + "\"\naccount_id = 1234567\ninterval = \"1m\"\n" + extra;
   return std::make_unique<CollectorHarness>("newrelic", collector_options("newrelic", toml),
-                                            std::map<std::string, std::string>{{"api_key", kKey}}, "nr");
+                                            std::map<std::string, std::string>{{"api_key", kKey}},
+                                            "nr");
 }
 
 std::set<std::string> ids(const std::vector<bus::Event>& events) {
@@ -49,18 +52,24 @@ std::vector<json> health_states(CollectorHarness& h) {
 }
 
 json summary(double response_time, double throughput, double error_rate, double apdex, int hosts) {
-  return {{"response_time", response_time}, {"throughput", throughput}, {"error_rate", error_rate},
-          {"apdex_target", 0.5},            {"apdex_score", apdex},     {"host_count", hosts},
+  return {{"response_time", response_time}, {"throughput", throughput},
+          {"error_rate", error_rate},       {"apdex_target", 0.5},
+          {"apdex_score", apdex},           {"host_count", hosts},
           {"instance_count", hosts}};
 }
 
 }  // namespace
 
-TEST_CASE("newrelic: the first poll brings open violations and application health and NRQL rows with the Api-Key header") {
+TEST_CASE(
+    "newrelic: the first poll brings open violations and application health and NRQL rows with the "
+    "Api-Key header") {
   FakeNewRelic nr(kKey);
-  nr.add_violation(101, kT0 - 600'000, {{"label", "Error percentage > 5.0"}, {"priority", "Critical"}});
-  nr.add_violation(102, kT0 - 300'000,
-                   {{"entity", {{"product", "Synthetic"}, {"type", "Monitor"}, {"id", 5}, {"name", "checkout ping"}}}});
+  nr.add_violation(101, kT0 - 600'000,
+                   {{"label", "Error percentage > 5.0"}, {"priority", "Critical"}});
+  nr.add_violation(
+      102, kT0 - 300'000,
+      {{"entity",
+        {{"product", "Synthetic"}, {"type", "Monitor"}, {"id", 5}, {"name", "checkout ping"}}}});
   nr.set_application(11, "shop-api", "orange", summary(120.5, 900, 0.07, 0.82, 3));
   nr.set_nrql("SELECT count(*) AS errors FROM TransactionError FACET appName SINCE 5 minutes ago",
               json::array({{{"facet", "shop-api"}, {"appName", "shop-api"}, {"errors", 12}},
@@ -156,11 +165,14 @@ TEST_CASE("newrelic: a refused key is an error that names the fix but never the 
   CHECK_FALSE(h->cursor());
 }
 
-TEST_CASE("newrelic: violations are followed across Link rel=next pages within the page budget per poll") {
+TEST_CASE(
+    "newrelic: violations are followed across Link rel=next pages within the page budget per "
+    "poll") {
   FakeNewRelic nr(kKey);
   nr.set_page_size(2);
   for (int i = 1; i <= 5; ++i) nr.add_violation(i, kT0 - i * 60'000);
-  for (int i = 1; i <= 3; ++i) nr.set_application(i, "app-" + std::to_string(i), "green", summary(50, 10, 0, 1, 1));
+  for (int i = 1; i <= 3; ++i)
+    nr.set_application(i, "app-" + std::to_string(i), "green", summary(50, 10, 0, 1, 1));
 
   SECTION("all pages in one poll") {
     auto h = harness_for(nr);
@@ -171,7 +183,8 @@ TEST_CASE("newrelic: violations are followed across Link rel=next pages within t
     CHECK(nr.count("/v2/applications.json") == 2);
     // Every page after the first is the link NewRelic gave.
     for (const auto& r : nr.requests()) {
-      if (r.path == "/v2/alerts_violations.json") CHECK(r.query.find("only_open=true") != std::string::npos);
+      if (r.path == "/v2/alerts_violations.json")
+        CHECK(r.query.find("only_open=true") != std::string::npos);
     }
   }
   SECTION("a listing longer than max_pages goes on at once after the ack, and nothing is skipped") {
@@ -216,8 +229,9 @@ TEST_CASE("newrelic: the cursor survives a restart with no event twice and none 
   CHECK(h->health().events == 4);
   const auto all = h->events("newrelic.violation");
   CHECK(ids(all) == std::set<std::string>{"newrelic:violation:1:open", "newrelic:violation:2:open",
-                                          "newrelic:violation:1:closed", "newrelic:violation:3:open",
-                                          "newrelic:violation:4:open", "newrelic:violation:4:closed"});
+                                          "newrelic:violation:1:closed",
+                                          "newrelic:violation:3:open", "newrelic:violation:4:open",
+                                          "newrelic:violation:4:closed"});
   CHECK(all.size() == 6);
 
   // And again: nothing new means nothing sent, however often it polls or restarts.
@@ -252,14 +266,17 @@ TEST_CASE("newrelic: a closed violation becomes a resolving event with its close
   CHECK_FALSE(find_id(all, "newrelic:violation:8:closed"));
   // The "recent" listing asked for violations created since the last poll minus the overlap.
   bool recent_asked = false;
-  for (const auto& r : nr.requests()) recent_asked |= r.query.find("only_open=false&start_date=") != std::string::npos;
+  for (const auto& r : nr.requests())
+    recent_asked |= r.query.find("only_open=false&start_date=") != std::string::npos;
   CHECK(recent_asked);
 
   // The example rules' resolve_when matches it, and their `when` matches the open one only.
   rules::ConditionEnv env;
   config::Diagnostics d;
-  auto fire = rules::Condition::compile(R"(kind == "newrelic.violation" and not (closed_at exists))", {}, env, d);
-  auto resolve = rules::Condition::compile(R"(kind == "newrelic.violation" and closed_at exists)", {}, env, d);
+  auto fire = rules::Condition::compile(
+      R"(kind == "newrelic.violation" and not (closed_at exists))", {}, env, d);
+  auto resolve =
+      rules::Condition::compile(R"(kind == "newrelic.violation" and closed_at exists)", {}, env, d);
   INFO(d.render_text());
   REQUIRE(fire);
   REQUIRE(resolve);
@@ -288,8 +305,8 @@ TEST_CASE("newrelic: application health arrives each poll as numbers a for rule 
 
   rules::ConditionEnv env;
   config::Diagnostics d;
-  auto when = rules::Condition::compile(R"(kind == "newrelic.app_health" and app == "shop-api" and error_rate > 0.05)", {},
-                                        env, d);
+  auto when = rules::Condition::compile(
+      R"(kind == "newrelic.app_health" and app == "shop-api" and error_rate > 0.05)", {}, env, d);
   INFO(d.render_text());
   REQUIRE(when);
   // The example rule: for = "5m", max_gap = "2m".
@@ -354,7 +371,8 @@ TEST_CASE("newrelic: a rate-limited poll waits as Retry-After says and then goes
   }
   SECTION("NerdGraph's 429 too") {
     nr.set_nrql("SELECT 1", json::array({{{"x", 1}}}));
-    auto q = harness_for(nr, "applications = false\n[[query]]\nname = \"one\"\nnrql = \"SELECT 1\"\n");
+    auto q =
+        harness_for(nr, "applications = false\n[[query]]\nname = \"one\"\nnrql = \"SELECT 1\"\n");
     nr.fail_next("/graphql", {429, 90});
     q->run_due();
     CHECK(q->health().rate_limited == 1);
@@ -377,7 +395,8 @@ TEST_CASE("newrelic: a 5xx burst backs off and recovers with one health event ea
   h->run_due();
   CHECK(h->health().state == "failing");
   CHECK(h->health().error.find("HTTP 503") != std::string::npos);
-  // Backoff 5s, 10s, 20s, 40s (× 0.75 with the harness's fixed jitter): retried before the interval.
+  // Backoff 5s, 10s, 20s, 40s (× 0.75 with the harness's fixed jitter): retried before the
+  // interval.
   for (int s = 0; s < 40; ++s) {
     h->clock.advance(1s);
     h->run_due();
@@ -448,7 +467,9 @@ TEST_CASE("newrelic: malformed and truncated bodies raise an error without movin
   CHECK(h->events("collector.health").size() == 2);
 }
 
-TEST_CASE("newrelic: a slow answer within the client timeout is waited for and a slower one is a retried failure") {
+TEST_CASE(
+    "newrelic: a slow answer within the client timeout is waited for and a slower one is a retried "
+    "failure") {
   FakeNewRelic nr(kKey);
   nr.add_violation(1, kT0);
   auto h = harness_for(nr, "applications = false\n");
@@ -473,7 +494,8 @@ TEST_CASE("newrelic: a slow answer within the client timeout is waited for and a
 TEST_CASE("newrelic: each NRQL query runs on its own every which survives a restart") {
   FakeNewRelic nr(kKey);
   nr.set_nrql("SELECT fast", json::array({{{"n", 1}}}));
-  nr.set_nrql("SELECT slow", json::array({{{"average.duration", 0.25}, {"percentile.duration", {{"95", 1.5}}}}}));
+  nr.set_nrql("SELECT slow",
+              json::array({{{"average.duration", 0.25}, {"percentile.duration", {{"95", 1.5}}}}}));
   auto h = harness_for(nr, R"(violations = false
 applications = false
 [[query]]
@@ -521,7 +543,8 @@ every = "5m"
 TEST_CASE("newrelic: a bad NRQL query is logged and the rest of the poll goes on") {
   FakeNewRelic nr(kKey);
   nr.add_violation(1, kT0);
-  auto h = harness_for(nr, "applications = false\n[[query]]\nname = \"typo\"\nnrql = \"SELEC oops\"\n");
+  auto h =
+      harness_for(nr, "applications = false\n[[query]]\nname = \"typo\"\nnrql = \"SELEC oops\"\n");
   h->run_due();
   CHECK(h->health().state == "ok");
   CHECK(h->events("newrelic.violation").size() == 1);
@@ -535,7 +558,8 @@ TEST_CASE("newrelic: bad query tables and a missing account are refused with the
   Logging logging(LogLevel::error, std::make_shared<SecretRegistry>(), sink);
   auto http = net::make_http_client({}, logging.logger("http"));
   auto make = [&](const std::string& toml) {
-    collectors::CollectorSpec spec{"nr", "newrelic", collector_options("newrelic", base + toml), {{"api_key", kKey}}};
+    collectors::CollectorSpec spec{
+        "nr", "newrelic", collector_options("newrelic", base + toml), {{"api_key", kKey}}};
     return collectors::collector_factory("newrelic")(spec, *http, logging.logger("newrelic"));
   };
   auto no_account = make("[[query]]\nname = \"a\"\nnrql = \"SELECT 1\"\n");
@@ -545,7 +569,9 @@ TEST_CASE("newrelic: bad query tables and a missing account are refused with the
   REQUIRE_FALSE(no_nrql);
   CHECK(no_nrql.error().find("nrql") != std::string::npos);
   CHECK(no_nrql.error().find("collector.toml:") != std::string::npos);
-  auto twice = make("account_id = 1\n[[query]]\nname = \"a\"\nnrql = \"x\"\n[[query]]\nname = \"a\"\nnrql = \"y\"\n");
+  auto twice = make(
+      "account_id = 1\n[[query]]\nname = \"a\"\nnrql = \"x\"\n[[query]]\nname = \"a\"\nnrql = "
+      "\"y\"\n");
   REQUIRE_FALSE(twice);
   CHECK(twice.error().find("a second query named 'a'") != std::string::npos);
   auto unknown = make("account_id = 1\n[[query]]\nname = \"a\"\nnrql = \"x\"\nevry = \"5m\"\n");
