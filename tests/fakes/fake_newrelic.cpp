@@ -49,6 +49,8 @@ struct FakeNewRelic::Impl {
   std::vector<Request> requests;
   std::vector<std::thread> delayed;  // answers sent late, joined on destruction
 
+  std::string link_origin;  // empty: origin()
+
   std::string origin() const { return "http://127.0.0.1:" + std::to_string(http->port()); }
 
   // One page of `items` with the Link header NewRelic sends (rel="last" too when `with_last`).
@@ -70,8 +72,8 @@ struct FakeNewRelic::Impl {
     auto resp = net::HttpResponse::json(200, json{{wrapper, list}}.dump());
     const std::string rest = query_without_page(req.query);
     auto link = [&](std::size_t n) {
-      return "<" + origin() + req.path + "?" + rest + (rest.empty() ? "" : "&") +
-             "page=" + std::to_string(n) + ">";
+      return "<" + (link_origin.empty() ? origin() : link_origin) + req.path + "?" + rest +
+             (rest.empty() ? "" : "&") + "page=" + std::to_string(n) + ">";
     };
     std::string header;
     if (page_no < pages) header = link(page_no + 1) + "; rel=\"next\"";
@@ -274,6 +276,11 @@ void FakeNewRelic::set_application(std::int64_t id, const std::string& name,
 void FakeNewRelic::set_nrql(const std::string& nrql, nlohmann::json rows) {
   std::lock_guard lock(impl_->mutex);
   impl_->nrql[nrql] = std::move(rows);
+}
+
+void FakeNewRelic::set_link_origin(std::string origin) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->link_origin = std::move(origin);
 }
 
 void FakeNewRelic::set_page_size(std::size_t n) {

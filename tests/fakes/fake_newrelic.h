@@ -60,6 +60,9 @@ class FakeNewRelic {
                        nlohmann::json summary, bool reporting = true);
   // Rows returned for an NRQL text (exact match); an unknown query gets a GraphQL error.
   void set_nrql(const std::string& nrql, nlohmann::json rows);
+  // The scheme://host:port Link headers point to (default: the fake's own), to check that a
+  // client never follows pagination to another host with its key.
+  void set_link_origin(std::string origin);
   // Items per page of either listing (NewRelic's own is larger; tests paginate with small ones).
   void set_page_size(std::size_t n);
 

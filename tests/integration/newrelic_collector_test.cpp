@@ -205,6 +205,22 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("newrelic: a pagination link to another host is not followed and the key stays home") {
+  FakeNewRelic nr(kKey);
+  FakeNewRelic elsewhere(kKey);
+  nr.set_page_size(1);
+  nr.add_violation(1, kT0);
+  nr.add_violation(2, kT0);
+  nr.set_link_origin(elsewhere.base_url());
+  auto h = harness_for(nr, "applications = false\n");
+  h->run_due();
+  CHECK(h->health().state == "failing");
+  CHECK(h->health().error.find("leaves the configured host") != std::string::npos);
+  CHECK(elsewhere.requests().empty());
+  CHECK(h->events("newrelic.violation").empty());
+  CHECK_FALSE(h->cursor());
+}
+
 TEST_CASE("newrelic: the cursor survives a restart with no event twice and none skipped") {
   FakeNewRelic nr(kKey);
   nr.add_violation(1, kT0 - 120'000);
