@@ -9,11 +9,11 @@ using config::OptionSpec;
 using config::OptionType;
 
 constexpr std::array<std::string_view, 2> kKeyHeaders{"Api-Key", "X-Api-Key"};
-constexpr std::array<OptionSpec, 10> kOptions{{
+constexpr std::array<OptionSpec, 11> kOptions{{
     {"base_url", OptionType::url, "https://api.newrelic.com", false,
      "REST v2 base; https://api.eu.newrelic.com for EU accounts"},
-    {"graphql_url", OptionType::url, "https://api.newrelic.com/graphql", false,
-     "NerdGraph endpoint for NRQL queries"},
+    {"graphql_url", OptionType::url, "", false,
+     "NerdGraph endpoint for NRQL queries; default: base_url + /graphql (EU: https://api.eu.newrelic.com/graphql)"},
     {"api_key", OptionType::secret, "", true, "User key (NRAK-...) or REST API key"},
     {"key_header", OptionType::enumeration, "Api-Key", false,
      "Header carrying the key: Api-Key (user keys) or X-Api-Key (legacy REST keys)", kKeyHeaders},
@@ -25,6 +25,8 @@ constexpr std::array<OptionSpec, 10> kOptions{{
      "Poll applications.json for health and summary numbers"},
     {"query", OptionType::table_list, "", false,
      "NRQL queries: [[collectors.<name>.query]] with name, nrql, every"},
+    {"max_pages", OptionType::integer, "10", false,
+     "Pages of one listing fetched per poll; a longer listing goes on at the next poll", {}, 1, 1000},
 }};
 constexpr config::OptionTable kTable{"newrelic", "NewRelic poller", kOptions};
 }  // namespace

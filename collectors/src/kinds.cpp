@@ -5,6 +5,9 @@
 #include "vigie/collectors/collector.h"
 
 namespace vigie::collectors {
+
+CollectorFactory newrelic_factory();  // newrelic/newrelic.cpp
+
 namespace {
 
 struct Kind {
@@ -15,7 +18,7 @@ struct Kind {
 };
 
 const Kind kKinds[] = {
-    {"newrelic", "NewRelic alert violations, APM health and NRQL queries", &newrelic_options, nullptr},
+    {"newrelic", "NewRelic alert violations, APM health and NRQL queries", &newrelic_options, &newrelic_factory},
     {"sentry", "Sentry issues of an organization's projects", &sentry_options, nullptr},
     {"papertrail", "Papertrail log search", &papertrail_options, nullptr},
 };
