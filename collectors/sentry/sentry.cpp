@@ -94,8 +94,8 @@ std::optional<State> parse_cursor(const std::string& text) {
 std::string dump_cursor(const State& s) {
   json issues = json::object();
   for (const auto& [id, e] : s.issues) {
-    issues[id] = json::array({e.count, e.status, e.level, e.substatus, e.last_seen_ms, e.changes, e.listing,
-                              e.out ? 1 : 0});
+    issues[id] = json::array({e.count, e.status, e.level, e.substatus, e.last_seen_ms, e.changes,
+                              e.listing, e.out ? 1 : 0});
   }
   json j{{"v", kCursorVersion}, {"l", s.listing}, {"i", std::move(issues)}};
   if (s.baseline) j["b"] = 1;
@@ -158,12 +158,16 @@ tl::expected<Issue, std::string> parse_issue(const json& j, const std::string& o
               {"last_seen", last}};
   if (!is.substatus.empty()) is.attrs["substatus"] = is.substatus;
   static constexpr std::pair<const char*, const char*> kOptional[] = {
-      {"priority", "priority"}, {"platform", "platform"}, {"type", "type"},
-      {"issueType", "issue_type"}, {"issueCategory", "issue_category"}};
+      {"priority", "priority"},
+      {"platform", "platform"},
+      {"type", "type"},
+      {"issueType", "issue_type"},
+      {"issueCategory", "issue_category"}};
   for (const auto& [from, to] : kOptional) {
     if (auto v = jstr(j, from); !v.empty()) is.attrs[to] = v;
   }
-  if (auto it = j.find("isUnhandled"); it != j.end() && it->is_boolean()) is.attrs["is_unhandled"] = *it;
+  if (auto it = j.find("isUnhandled"); it != j.end() && it->is_boolean())
+    is.attrs["is_unhandled"] = *it;
   return is;
 }
 
@@ -195,7 +199,8 @@ class SentryCollector final : public Collector {
     if (!project_endpoint_) {
       std::vector<std::string> slugs;
       for (const auto& p : projects_) {
-        if (!p.empty() && std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        if (!p.empty() &&
+            std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; })) {
           project_ids_.push_back(p);
         } else {
           slugs.push_back(p);
@@ -244,13 +249,16 @@ class SentryCollector final : public Collector {
       if (!resp.ok) return std::move(resp.failure);
       const json body = json::parse(resp.body, nullptr, false);
       if (!body.is_array()) {
-        return failed(PollStatus::retry, "malformed response from Sentry (" + where(project) + "): " +
-                                             (body.is_discarded() ? "not valid JSON" : "not a JSON array of issues"));
+        return failed(PollStatus::retry,
+                      "malformed response from Sentry (" + where(project) + "): " +
+                          (body.is_discarded() ? "not valid JSON" : "not a JSON array of issues"));
       }
       std::vector<Issue> issues;
       for (const auto& item : body) {
         auto is = parse_issue(item, organization_);
-        if (!is) return failed(PollStatus::retry, "malformed response from Sentry (" + where(project) + "): " + is.error());
+        if (!is)
+          return failed(PollStatus::retry,
+                        "malformed response from Sentry (" + where(project) + "): " + is.error());
         issues.push_back(std::move(*is));
       }
       for (auto& is : issues) observe(st, std::move(is), /*listed=*/true, ctx.now, out.events);
@@ -297,7 +305,9 @@ class SentryCollector final : public Collector {
         }
         const json body = json::parse(resp.body, nullptr, false);
         auto is = parse_issue(body, organization_);
-        if (!is) return failed(PollStatus::retry, "malformed response from Sentry (issue " + id + "): " + is.error());
+        if (!is)
+          return failed(PollStatus::retry,
+                        "malformed response from Sentry (issue " + id + "): " + is.error());
         observe(st, std::move(*is), /*listed=*/false, ctx.now, out.events);
         st.issues[id].out = true;
       }
@@ -332,9 +342,10 @@ class SentryCollector final : public Collector {
   }
 
   net::Url list_url(const std::string& project, const std::string& page, TimePoint now) const {
-    const std::string path = project_endpoint_ ? "api/0/projects/" + net::url_encode(organization_) + "/" +
-                                                     net::url_encode(project) + "/issues/"
-                                               : "api/0/organizations/" + net::url_encode(organization_) + "/issues/";
+    const std::string path =
+        project_endpoint_ ? "api/0/projects/" + net::url_encode(organization_) + "/" +
+                                net::url_encode(project) + "/issues/"
+                          : "api/0/organizations/" + net::url_encode(organization_) + "/issues/";
     net::Url url = net::join(base_, path);
     // `query=` is always sent: the project endpoint's default is is:unresolved, not "all".
     std::string q = "query=" + net::url_encode(query_);
@@ -350,9 +361,10 @@ class SentryCollector final : public Collector {
   }
 
   net::Url issue_url(const std::string& id) const {
-    return net::join(base_, project_endpoint_ ? "api/0/issues/" + net::url_encode(id) + "/"
-                                              : "api/0/organizations/" + net::url_encode(organization_) +
-                                                    "/issues/" + net::url_encode(id) + "/");
+    return net::join(base_, project_endpoint_
+                                ? "api/0/issues/" + net::url_encode(id) + "/"
+                                : "api/0/organizations/" + net::url_encode(organization_) +
+                                      "/issues/" + net::url_encode(id) + "/");
   }
 
   static std::string cursor_param(const std::string& url) {
@@ -381,7 +393,8 @@ class SentryCollector final : public Collector {
     auto resp = http_.send(req);
     if (!resp) {
       r.failure = failed(resp.error().retryable() ? PollStatus::retry : PollStatus::error,
-                         "Sentry request " + path + " failed: " + std::string(net::client_error_name(resp.error().kind)) +
+                         "Sentry request " + path +
+                             " failed: " + std::string(net::client_error_name(resp.error().kind)) +
                              ": " + resp.error().message);
       return r;
     }
@@ -405,7 +418,8 @@ class SentryCollector final : public Collector {
       if (auto reset = resp->header("X-Sentry-Rate-Limit-Reset")) {
         std::int64_t s = 0;
         if (std::from_chars(reset->data(), reset->data() + reset->size(), s).ec == std::errc()) {
-          wait = std::clamp(Duration{s * 1000} - Duration{to_unix_ms(ctx_now_)}, Duration{1000}, kMaxRateLimitWait);
+          wait = std::clamp(Duration{s * 1000} - Duration{to_unix_ms(ctx_now_)}, Duration{1000},
+                            kMaxRateLimitWait);
         }
       }
       r.failure = failed(PollStatus::rate_limited, said);
@@ -413,7 +427,9 @@ class SentryCollector final : public Collector {
     } else if (resp->status >= 500) {
       r.failure = failed(PollStatus::retry, said);
     } else if (resp->status == 401 || resp->status == 403) {
-      r.failure = failed(PollStatus::error, said + " (check the token and its scopes: org:read, project:read, event:read)");
+      r.failure =
+          failed(PollStatus::error,
+                 said + " (check the token and its scopes: org:read, project:read, event:read)");
     } else if (resp->status == 404) {
       r.failure = failed(PollStatus::error, said + " (check organization and projects)");
     } else {
@@ -422,10 +438,11 @@ class SentryCollector final : public Collector {
     return r;
   }
 
-  bus::Event make_event(const Issue& is, const std::string& change, const json& previous, const std::string& value,
-                        std::int64_t seq, TimePoint time) const {
+  bus::Event make_event(const Issue& is, const std::string& change, const json& previous,
+                        const std::string& value, std::int64_t seq, TimePoint time) const {
     bus::Event e;
-    e.id = "sentry:" + is.id + ":" + change + (change == "new" ? std::string() : ":" + value + ":" + std::to_string(seq));
+    e.id = "sentry:" + is.id + ":" + change +
+           (change == "new" ? std::string() : ":" + value + ":" + std::to_string(seq));
     e.source = "sentry";
     e.kind = "sentry.issue";
     e.time = time;
@@ -443,7 +460,8 @@ class SentryCollector final : public Collector {
     if (it == st.issues.end()) {
       if (!listed) return;
       Seen e{is.count, is.status, is.level, is.substatus, last_ms, 0, st.listing, false};
-      if (!st.baseline) out.push_back(make_event(is, "new", json(), "", 0, is.first_seen.value_or(now)));
+      if (!st.baseline)
+        out.push_back(make_event(is, "new", json(), "", 0, is.first_seen.value_or(now)));
       st.issues.emplace(is.id, std::move(e));
       return;
     }
@@ -455,7 +473,8 @@ class SentryCollector final : public Collector {
     // Counts only grow for a rule: a count that shrinks (events aged out of the query window) is
     // remembered silently.
     if (is.count > e.count) {
-      auto ev = make_event(is, "count", e.count, std::to_string(is.count), ++e.changes, is.last_seen.value_or(now));
+      auto ev = make_event(is, "count", e.count, std::to_string(is.count), ++e.changes,
+                           is.last_seen.value_or(now));
       ev.attrs["delta"] = is.count - e.count;
       out.push_back(std::move(ev));
     }
@@ -477,7 +496,8 @@ class SentryCollector final : public Collector {
     e.last_seen_ms = std::max(e.last_seen_ms, last_ms);
   }
 
-  // Keeps the cursor bounded: forgets the issues out of the listing first, then the least recently seen.
+  // Keeps the cursor bounded: forgets the issues out of the listing first, then the least recently
+  // seen.
   void evict(State& st) const {
     if (st.issues.size() <= max_issues_) return;
     std::vector<std::pair<std::string, const Seen*>> all;
@@ -513,11 +533,13 @@ CollectorFactory sentry_factory() {
   return [](const CollectorSpec& spec, net::HttpClient& http,
             Logger log) -> tl::expected<std::unique_ptr<Collector>, std::string> {
     auto base = net::parse_url(spec.options.string("base_url", "https://sentry.io"));
-    if (!base || (base->scheme != "http" && base->scheme != "https")) return tl::unexpected(std::string("base_url is not an http(s) URL"));
+    if (!base || (base->scheme != "http" && base->scheme != "https"))
+      return tl::unexpected(std::string("base_url is not an http(s) URL"));
     if (!spec.secrets.count("token") || spec.secrets.at("token").empty()) {
       return tl::unexpected(std::string("no token: set token_env or token_file"));
     }
-    if (spec.options.string("organization").empty()) return tl::unexpected(std::string("organization is empty"));
+    if (spec.options.string("organization").empty())
+      return tl::unexpected(std::string("organization is empty"));
     if (spec.options.string("endpoint") == "project" && spec.options.strings("projects").empty()) {
       return tl::unexpected(std::string("endpoint = \"project\" needs the projects to list"));
     }

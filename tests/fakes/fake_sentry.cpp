@@ -110,8 +110,8 @@ struct FakeSentry::Impl {
   }
 
   // Sentry's search, as far as tests need it: is:<status> and project:<slug> / project:[a,b].
-  bool matches(const json& issue, const std::string& query, const std::vector<std::string>& project_ids,
-               const std::string& project_slug) const {
+  bool matches(const json& issue, const std::string& query,
+               const std::vector<std::string>& project_ids, const std::string& project_slug) const {
     const json project = issue.value("project", json::object());
     if (!project_slug.empty() && str(project, "slug") != project_slug) return false;
     if (!project_ids.empty()) {
@@ -143,34 +143,41 @@ struct FakeSentry::Impl {
     std::size_t offset = 0;
     if (auto c = r.param("cursor")) {
       const auto parts = split(*c, ':');
-      const auto [end, ec] = parts.size() == 3 ? std::from_chars(parts[1].data(), parts[1].data() + parts[1].size(), offset)
-                                               : std::from_chars_result{nullptr, std::errc::invalid_argument};
+      const auto [end, ec] =
+          parts.size() == 3
+              ? std::from_chars(parts[1].data(), parts[1].data() + parts[1].size(), offset)
+              : std::from_chars_result{nullptr, std::errc::invalid_argument};
       if (ec != std::errc() || end != parts[1].data() + parts[1].size()) {
         return net::HttpResponse::json(400, detail("Invalid cursor parameter.").dump());
       }
     }
     json page = json::array();
-    for (std::size_t i = offset; i < found.size() && i < offset + page_size; ++i) page.push_back(found[i]);
+    for (std::size_t i = offset; i < found.size() && i < offset + page_size; ++i)
+      page.push_back(found[i]);
     const bool more = offset + page_size < found.size();
     // Links keep the request's other parameters, as Sentry's do.
     std::string others;
     for (const auto& pair : split(r.query, '&')) {
       if (!pair.empty() && pair.rfind("cursor=", 0) != 0) others += pair + "&";
     }
-    const std::string self = "http://127.0.0.1:" + std::to_string(http->port()) + r.path + "?" + others + "cursor=";
-    const std::string prev = "0:" + std::to_string(offset >= page_size ? offset - page_size : 0) + ":1";
+    const std::string self =
+        "http://127.0.0.1:" + std::to_string(http->port()) + r.path + "?" + others + "cursor=";
+    const std::string prev =
+        "0:" + std::to_string(offset >= page_size ? offset - page_size : 0) + ":1";
     const std::string next = "0:" + std::to_string(offset + page_size) + ":0";
     auto resp = net::HttpResponse::json(200, page.dump());
     resp.headers.emplace_back("Link", "<" + self + prev + ">; rel=\"previous\"; results=\"" +
-                                          (offset > 0 ? "true" : "false") + "\"; cursor=\"" + prev + "\", <" + self +
-                                          next + ">; rel=\"next\"; results=\"" + (more ? "true" : "false") +
-                                          "\"; cursor=\"" + next + "\"");
+                                          (offset > 0 ? "true" : "false") + "\"; cursor=\"" + prev +
+                                          "\", <" + self + next + ">; rel=\"next\"; results=\"" +
+                                          (more ? "true" : "false") + "\"; cursor=\"" + next +
+                                          "\"");
     return resp;
   }
 
   net::HttpResponse one(Request& r, const std::string& id) {
     json* issue = find(id);
-    if (!issue) return net::HttpResponse::json(404, detail("The requested resource does not exist").dump());
+    if (!issue)
+      return net::HttpResponse::json(404, detail("The requested resource does not exist").dump());
     if (r.method == "PUT") {
       const json body = json::parse(r.body, nullptr, false);
       if (!body.is_object()) return net::HttpResponse::json(400, detail("Invalid JSON").dump());
@@ -178,11 +185,13 @@ struct FakeSentry::Impl {
         std::string status = str(body, "status");
         if (status == "resolvedInNextRelease") status = "resolved";
         if (status != "resolved" && status != "unresolved" && status != "ignored") {
-          return net::HttpResponse::json(400, json{{"status", {"\"" + status + "\" is not a valid choice."}}}.dump());
+          return net::HttpResponse::json(
+              400, json{{"status", {"\"" + status + "\" is not a valid choice."}}}.dump());
         }
         (*issue)["status"] = status;
         if (status == "resolved") issue->erase("substatus");
-        if (status == "ignored") (*issue)["substatus"] = body.value("substatus", "archived_forever");
+        if (status == "ignored")
+          (*issue)["substatus"] = body.value("substatus", "archived_forever");
         if (status == "unresolved") (*issue)["substatus"] = "ongoing";
       }
       for (const char* k : {"statusDetails", "assignedTo", "hasSeen", "isBookmarked"}) {
@@ -193,7 +202,8 @@ struct FakeSentry::Impl {
   }
 
   net::HttpResponse route(Request& r) {
-    if (r.headers.count("Authorization") == 0 || r.headers.at("Authorization") != "Bearer " + token) {
+    if (r.headers.count("Authorization") == 0 ||
+        r.headers.at("Authorization") != "Bearer " + token) {
       return net::HttpResponse::json(401, detail("Invalid token").dump());
     }
     const auto seg = split(r.path, '/');  // "", "api", "0", ...
@@ -201,7 +211,9 @@ struct FakeSentry::Impl {
       return net::HttpResponse::json(404, detail("The requested resource does not exist").dump());
     }
     auto org_ok = [&](const std::string& org) { return org == organization; };
-    auto missing = [] { return net::HttpResponse::json(404, detail("The requested resource does not exist").dump()); };
+    auto missing = [] {
+      return net::HttpResponse::json(404, detail("The requested resource does not exist").dump());
+    };
     // /api/0/organizations/{org}/issues/ and /api/0/organizations/{org}/issues/{id}/
     if (seg[3] == "organizations" && seg.size() >= 7 && seg[5] == "issues") {
       if (!org_ok(seg[4])) return missing();
@@ -214,7 +226,8 @@ struct FakeSentry::Impl {
       return list(r, seg[5]);
     }
     // /api/0/issues/{id}/ (the older clients' path)
-    if (seg[3] == "issues" && seg.size() == 6 && (r.method == "GET" || r.method == "PUT")) return one(r, seg[4]);
+    if (seg[3] == "issues" && seg.size() == 6 && (r.method == "GET" || r.method == "PUT"))
+      return one(r, seg[4]);
     return missing();
   }
 
@@ -237,14 +250,16 @@ struct FakeSentry::Impl {
       if (fault && fault->kind == Fault::Kind::status) {
         resp = net::HttpResponse::json(fault->status, detail("Internal Error").dump());
       } else if (fault && fault->kind == Fault::Kind::rate_limit) {
-        resp = net::HttpResponse::json(
-            429, detail("You are attempting to use this endpoint too frequently. Limit is 40 requests in 1 seconds").dump());
+        resp = net::HttpResponse::json(429, detail("You are attempting to use this endpoint too "
+                                                   "frequently. Limit is 40 requests in 1 seconds")
+                                                .dump());
         rate_headers(resp, 0, fault->reset);
       } else if (fault && fault->kind == Fault::Kind::malformed) {
         resp = net::HttpResponse::json(200, fault->body);
       } else {
         resp = route(r);
-        if (fault && fault->kind == Fault::Kind::truncate) resp.body = resp.body.substr(0, resp.body.size() / 2);
+        if (fault && fault->kind == Fault::Kind::truncate)
+          resp.body = resp.body.substr(0, resp.body.size() / 2);
         if (fault && fault->kind == Fault::Kind::delay) delay = fault->delay;
         if (remaining) rate_headers(resp, *remaining, reset);
       }
@@ -258,23 +273,28 @@ struct FakeSentry::Impl {
     }
     // Late: answered from a thread of the fake's own, which a stop wakes at once.
     std::lock_guard lock(mutex);
-    late.emplace_back([this, delay, resp = std::move(resp), respond = std::move(respond)]() mutable {
-      {
-        std::unique_lock wait(mutex);
-        changed.wait_for(wait, delay, [&] { return stopping; });
-      }
-      respond(std::move(resp));
-    });
+    late.emplace_back(
+        [this, delay, resp = std::move(resp), respond = std::move(respond)]() mutable {
+          {
+            std::unique_lock wait(mutex);
+            changed.wait_for(wait, delay, [&] { return stopping; });
+          }
+          respond(std::move(resp));
+        });
   }
 };
 
-FakeSentry::FakeSentry(std::string token, std::string organization) : impl_(std::make_unique<Impl>()) {
+FakeSentry::FakeSentry(std::string token, std::string organization)
+    : impl_(std::make_unique<Impl>()) {
   impl_->token = std::move(token);
   impl_->organization = std::move(organization);
   net::HttpServer::Options options;
   options.read_timeout = options.write_timeout = options.handler_timeout = std::chrono::seconds(30);
   auto server = net::HttpServer::start(
-      options, [impl = impl_.get()](net::HttpRequest req, net::Respond respond) { impl->handle(std::move(req), std::move(respond)); },
+      options,
+      [impl = impl_.get()](net::HttpRequest req, net::Respond respond) {
+        impl->handle(std::move(req), std::move(respond));
+      },
       impl_->logging.logger("fake-sentry"));
   if (!server) throw std::runtime_error("fake Sentry: " + server.error());
   impl_->http = std::move(*server);
@@ -318,7 +338,8 @@ void FakeSentry::add_issue(json issue, const std::string& project) {
          {"userCount", 1},
          {"firstSeen", "2026-01-01T00:00:00Z"},
          {"lastSeen", "2026-01-01T00:00:00Z"},
-         {"permalink", "https://sentry.example/organizations/" + impl_->organization + "/issues/" + id + "/"},
+         {"permalink",
+          "https://sentry.example/organizations/" + impl_->organization + "/issues/" + id + "/"},
          {"project", {{"id", std::to_string(h % 1000000)}, {"name", project}, {"slug", project}}},
          {"metadata", {{"title", "Error " + id}}},
          {"type", "error"},
@@ -403,7 +424,8 @@ void FakeSentry::delay_next(std::chrono::milliseconds delay) {
   impl_->faults.push_back(f);
 }
 
-void FakeSentry::set_rate_limit_remaining(std::optional<std::int64_t> remaining, std::int64_t reset_epoch_seconds) {
+void FakeSentry::set_rate_limit_remaining(std::optional<std::int64_t> remaining,
+                                          std::int64_t reset_epoch_seconds) {
   std::lock_guard lock(impl_->mutex);
   impl_->remaining = remaining;
   impl_->reset = reset_epoch_seconds;
@@ -430,8 +452,8 @@ bool FakeSentry::wait_for_list_requests(std::size_t n, std::chrono::milliseconds
   });
 }
 
-std::optional<FakeSentry::Request> FakeSentry::wait_for_request(const std::function<bool(const Request&)>& pred,
-                                                                std::chrono::milliseconds timeout) const {
+std::optional<FakeSentry::Request> FakeSentry::wait_for_request(
+    const std::function<bool(const Request&)>& pred, std::chrono::milliseconds timeout) const {
   std::unique_lock lock(impl_->mutex);
   std::optional<Request> found;
   impl_->changed.wait_for(lock, timeout, [&] {

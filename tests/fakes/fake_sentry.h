@@ -72,7 +72,8 @@ class FakeSentry {
   // The real answer, `delay` late.
   void delay_next(std::chrono::milliseconds delay);
   // X-Sentry-Rate-Limit-* sent on every answer with this Remaining (unset: none, as self-hosted).
-  void set_rate_limit_remaining(std::optional<std::int64_t> remaining, std::int64_t reset_epoch_seconds = 0);
+  void set_rate_limit_remaining(std::optional<std::int64_t> remaining,
+                                std::int64_t reset_epoch_seconds = 0);
 
   // --- what was asked --------------------------------------------------------------------------
   std::vector<Request> requests() const;
