@@ -7,7 +7,8 @@
 //
 // The cursor (compact JSON, bounded by `max_issues`):
 //   {"v":1, "l":<listing number>, "b":1 while a "baseline" first listing runs,
-//    "p":[<project index>, "<Sentry page cursor>"] while a listing spans several polls,
+//    "p":[<project index>, "<Sentry page cursor>", "<what is listed>"] while a listing spans
+//    several polls (a listing whose query, window or projects changed since starts over),
 //    "i":{"<issue id>":[count, status, level, substatus, lastSeen ms, changes, listing, out]}}
 // A listing is one pass over every page. An issue the last complete listing did not return (it was
 // resolved under `is:unresolved`, or left the time window, or was deleted) is fetched once by id,
@@ -18,6 +19,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <map>
 
 #include "vigie/net/http.h"
@@ -49,6 +51,7 @@ struct State {
   bool in_progress = false;  // a listing continues from `project`/`page`
   std::size_t project = 0;
   std::string page;
+  std::string listed;  // what the listing in progress asks for: endpoint, projects, query, window
   std::map<std::string, Seen> issues;
 };
 
@@ -72,6 +75,7 @@ std::optional<State> parse_cursor(const std::string& text) {
       s.in_progress = true;
       s.project = p->at(0).get<std::size_t>();
       s.page = p->at(1).get<std::string>();
+      s.listed = p->at(2).get<std::string>();
     }
     for (const auto& [id, a] : j.at("i").items()) {
       Seen e;
@@ -99,7 +103,7 @@ std::string dump_cursor(const State& s) {
   }
   json j{{"v", kCursorVersion}, {"l", s.listing}, {"i", std::move(issues)}};
   if (s.baseline) j["b"] = 1;
-  if (s.in_progress) j["p"] = json::array({s.project, s.page});
+  if (s.in_progress) j["p"] = json::array({s.project, s.page, s.listed});
   return j.dump();
 }
 
@@ -218,6 +222,15 @@ class SentryCollector final : public Collector {
         query_ = query_.empty() ? filter : query_ + " " + filter;
       }
     }
+    listed_ = std::string(project_endpoint_ ? "project" : "organization") + "|" + query_ + "|" +
+              stats_period_ + "|" + start_;
+    for (const auto& p : projects_) listed_ += "|" + p;
+    // Kept short in the cursor: a hash says "the same listing" well enough.
+    std::uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : listed_) h = (h ^ c) * 1099511628211ull;
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    listed_ = hex;
   }
 
   PollResult poll(const PollContext& ctx) override {
@@ -234,11 +247,14 @@ class SentryCollector final : public Collector {
     } else {
       st.baseline = baseline_first_;
     }
-    if (!st.in_progress) {
+    // A listing in progress continues only if the config still asks for the same one.
+    if (!st.in_progress || st.listed != listed_ ||
+        st.project >= std::max<std::size_t>(projects_.size(), 1)) {
       ++st.listing;
       st.in_progress = true;
       st.project = 0;
       st.page.clear();
+      st.listed = listed_;
     }
 
     PollResult out;
@@ -264,8 +280,14 @@ class SentryCollector final : public Collector {
       for (auto& is : issues) observe(st, std::move(is), /*listed=*/true, ctx.now, out.events);
       ++pages;
       const auto next = link_with_rel(resp.link, "next", /*require_results_true=*/true);
-      if (next) {
-        st.page = cursor_param(*next);
+      std::string next_page = next ? cursor_param(*next) : std::string();
+      // A next link without a cursor, or the same cursor again, would never end: the listing ends.
+      if (next && (next_page.empty() || next_page == st.page)) {
+        log_.warn("Sentry pagination link without a new cursor: listing ends here",
+                  {{"collector", name_}});
+      }
+      if (next && !next_page.empty() && next_page != st.page) {
+        st.page = std::move(next_page);
       } else if (project_endpoint_ && st.project + 1 < projects_.size()) {
         ++st.project;
         st.page.clear();
@@ -313,6 +335,7 @@ class SentryCollector final : public Collector {
       }
       st.in_progress = false;
       st.page.clear();
+      st.listed.clear();
       st.project = 0;
       st.baseline = false;
     }
@@ -524,6 +547,7 @@ class SentryCollector final : public Collector {
   std::int64_t max_pages_;
   std::size_t max_issues_;
   bool baseline_first_;
+  std::string listed_;
   TimePoint ctx_now_{};
 };
 
