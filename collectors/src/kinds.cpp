@@ -3,6 +3,7 @@
 #include "vigie/collectors/kinds.h"
 
 #include "vigie/collectors/collector.h"
+#include "vigie/collectors/papertrail.h"
 
 namespace vigie::collectors {
 namespace {
@@ -17,7 +18,7 @@ struct Kind {
 const Kind kKinds[] = {
     {"newrelic", "NewRelic alert violations, APM health and NRQL queries", &newrelic_options, nullptr},
     {"sentry", "Sentry issues of an organization's projects", &sentry_options, nullptr},
-    {"papertrail", "Papertrail log search", &papertrail_options, nullptr},
+    {"papertrail", "Papertrail log search", &papertrail_options, &papertrail_factory},
 };
 
 }  // namespace
