@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "logs_job.h"
 #include "vigie/actions/slack_delivery.h"
 #include "vigie/net/http_client.h"
 
@@ -36,6 +37,7 @@ struct JobRunner::Impl {
   Logger log;
   std::unique_ptr<net::HttpClient> http;
   std::unique_ptr<actions::slack::SlackDelivery> slack;
+  std::unique_ptr<LogsSearcher> logs;  // `logs` jobs (chat), on a thread of their own
 };
 
 JobRunner::JobRunner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -55,15 +57,18 @@ std::unique_ptr<JobRunner> JobRunner::create(const config::Config& cfg, Logging&
     impl->slack = std::make_unique<actions::slack::SlackDelivery>(o, *impl->http, clock, logging.logger("slack"));
     impl->slack->start();
   }
+  impl->logs = std::make_unique<LogsSearcher>(logs_settings(cfg, logging), logging);
   return std::unique_ptr<JobRunner>(new JobRunner(std::move(impl)));
 }
 
 std::size_t JobRunner::capacity() const {
   // The delivery queue coalesces what waits together: let many notify jobs wait there.
-  return impl_->slack ? 1000 : 1;
+  // `logs` searches wait on their own thread, not in these slots' way.
+  return (impl_->slack ? 1000 : 1) + 8;
 }
 
 void JobRunner::stop() {
+  if (impl_->logs) impl_->logs->stop();
   if (impl_->slack) impl_->slack->stop();
 }
 
@@ -79,6 +84,17 @@ bus::JobWorker::AsyncHandler JobRunner::handler() {
           impl->log.info("reply", {{"job", job.id}, {"text", job.payload.value("text", "")}});
           done({job.id, bus::JobOutcome::ok, {{"delivered", "log"}}, "", Duration{0}, ""});
         }
+        return;
+      }
+      if (job.kind == "logs") {
+        impl->logs->submit(
+            job,
+            [impl](const bus::Job& reply, LogsSearcher::Done reply_done) {
+              if (impl->slack) return impl->slack->submit(reply, std::move(reply_done));
+              impl->log.info("reply", {{"job", reply.id}, {"text", reply.payload.value("text", "")}});
+              reply_done({reply.id, bus::JobOutcome::ok, {{"delivered", "log"}}, "", Duration{0}, ""});
+            },
+            std::move(done));
         return;
       }
       impl->log.error("no handler for this job kind", {{"job", job.id}, {"kind", job.kind}});

@@ -135,10 +135,11 @@ struct FakePapertrail::Impl {
       limit = static_cast<int>(*v);
     }
     const auto tail_text = req.query_param("tail");
-    const bool lower_bound = min_id || min_time;
     const bool upper_bound = max_id || max_time;
-    // tail defaults to true when a lower bound comes without an upper one.
-    const bool tail = tail_text ? *tail_text == "true" : (lower_bound && !upper_bound);
+    // tail defaults to true when min_id comes without max_id/max_time. Only a min_id search
+    // without tail pages forward; a time range answers its newest lines, as the web UI does.
+    const bool tail = tail_text ? *tail_text == "true" : (min_id && !upper_bound);
+    const bool forward = min_id && !tail;
 
     std::vector<const Line*> hits;
     for (const auto& l : lines) {
@@ -152,7 +153,7 @@ struct FakePapertrail::Impl {
     const std::uint64_t newest = lines.empty() ? (min_id ? *min_id : 0) : lines.back().id;
     json out;
     std::vector<const Line*> page;
-    if (lower_bound && !tail) {
+    if (forward) {
       // Forward, oldest first, up to limit; max_id is where the next page starts.
       page.assign(hits.begin(), hits.begin() + std::min<std::size_t>(hits.size(), limit));
       const bool end = page.size() == hits.size();
@@ -167,7 +168,7 @@ struct FakePapertrail::Impl {
       page.assign(hits.begin() + static_cast<std::ptrdiff_t>(skip), hits.end());
       out["reached_beginning"] = skip == 0;
       out["reached_record_limit"] = skip > 0;
-      if (tail) out["reached_end"] = true;
+      if (tail || upper_bound) out["reached_end"] = true;
       const std::uint64_t lo = page.empty() ? (min_id ? *min_id : 0) : page.front()->id;
       const std::uint64_t hi = max_id ? (page.empty() ? *max_id : page.back()->id) : newest;
       if (lo != 0) out["min_id"] = std::to_string(lo);

@@ -2,10 +2,10 @@
 // /api/v1/events/search.json as api-notes section 3 documents it — the X-Papertrail-Token check
 // (401), q / system_id / group_id filters, min_id / max_id / min_time / max_time bounds, `limit`
 // (400 outside 1..10000), the three search modes (forward from min_id with tail=false, live tail
-// that keeps only the newest lines, backward from now), min_id / max_id / reached_* in the answer,
-// ids above 2^53 (as strings, or as JSON integers like old payloads). On demand: 429 with
-// X-Rate-Limit-* headers (a request budget per window), 5xx, slow answers, truncated and malformed
-// bodies. Every request is recorded.
+// that keeps only the newest lines, the newest lines of a range or before now), min_id / max_id /
+// reached_* in the answer, ids above 2^53 (as strings, or as JSON integers like old payloads). On
+// demand: 429 with X-Rate-Limit-* headers (a request budget per window), 5xx, slow answers,
+// truncated and malformed bodies. Every request is recorded.
 #pragma once
 
 #include <chrono>
