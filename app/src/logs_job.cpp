@@ -235,7 +235,7 @@ void LogsSearcher::submit(const bus::Job& job, Deliver deliver, Done done) {
     impl_->answer(p,
                   ":information_source: `logs` searches Papertrail with the token of a "
                   "`papertrail` collector, and "
-                  "vigie.toml has none: add `[collectors.<name>] type = \"papertrail\"` "
+                  "vigie.toml has none: add `[collectors.&lt;name&gt;] type = \"papertrail\"` "
                   "(docs/collectors.md).",
                   {{"lines", 0}, {"search_ok", false}});
     return;
