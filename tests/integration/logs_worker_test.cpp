@@ -40,8 +40,9 @@ struct WorkerRig {
     cfg.slack.token = vigie::config::SecretRef{"VIGIE_TEST_SLACK_TOKEN", "", {}};
     if (with_collector) {
       auto options = vigie::testing::collector_options(
-          "papertrail", "base_url = \"" + papertrail.base_url() +
-                            "\"\ntoken_env = \"VIGIE_TEST_PAPERTRAIL_TOKEN\"\nquery = \"not used by logs\"\n");
+          "papertrail",
+          "base_url = \"" + papertrail.base_url() +
+              "\"\ntoken_env = \"VIGIE_TEST_PAPERTRAIL_TOKEN\"\nquery = \"not used by logs\"\n");
       cfg.collectors.push_back({"papertrail", "papertrail", options, {}});
     }
   }
@@ -61,9 +62,11 @@ struct WorkerRig {
                    {"max_time_ms", vigie::to_unix_ms(kEpoch + 1h)},
                    {"limit", 100},
                    {"max_lines", 2},
-                   {"reply_to", {{"user", "U0EVE"}, {"channel", "C0OPS"}, {"thread_ts", "1767225600.000100"}}}};
+                   {"reply_to",
+                    {{"user", "U0EVE"}, {"channel", "C0OPS"}, {"thread_ts", "1767225600.000100"}}}};
     auto promise = std::make_shared<std::promise<vigie::bus::JobResult>>();
-    runner->handler()(job, [promise](vigie::bus::JobResult r) { promise->set_value(std::move(r)); });
+    runner->handler()(job,
+                      [promise](vigie::bus::JobResult r) { promise->set_value(std::move(r)); });
     auto result = promise->get_future();
     REQUIRE(result.wait_for(10s) == std::future_status::ready);
     auto r = result.get();
@@ -86,12 +89,16 @@ struct WorkerRig {
   }
 };
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 }  // namespace
 
-TEST_CASE("logs runs a bounded Papertrail search on the worker and replies to the asker with the newest lines",
-          "[papertrail][logs]") {
+TEST_CASE(
+    "logs runs a bounded Papertrail search on the worker and replies to the asker with the newest "
+    "lines",
+    "[papertrail][logs]") {
   WorkerRig rig(true);
   rig.papertrail.add_lines(3, "checkout failed for cart");
   FakePapertrail::Line ping;
@@ -116,21 +123,24 @@ TEST_CASE("logs runs a bounded Papertrail search on the worker and replies to th
   INFO(text);
   CHECK(contains(text, "*Logs matching `checkout failed`* — last 1h, 4 lines, newest first"));
   // Newest first, cut at max_lines with the count of what is left.
-  CHECK(contains(text, "2026-01-01T00:00:03Z web-1 app/web.1: checkout failed &lt;!channel&gt; '''x"));
+  CHECK(contains(text,
+                 "2026-01-01T00:00:03Z web-1 app/web.1: checkout failed &lt;!channel&gt; '''x"));
   CHECK(contains(text, "2026-01-01T00:00:02Z web-1 app/web.1: checkout failed for cart 3"));
   CHECK_FALSE(contains(text, "for cart 1"));
   CHECK(contains(text, "… 2 more lines"));
   CHECK_FALSE(contains(text, "<!channel>"));
 }
 
-TEST_CASE("logs says what is wrong when Papertrail fails or finds nothing, or no collector is configured",
-          "[papertrail][logs]") {
+TEST_CASE(
+    "logs says what is wrong when Papertrail fails or finds nothing, or no collector is configured",
+    "[papertrail][logs]") {
   SECTION("no papertrail collector") {
     WorkerRig rig(false);
     const auto r = rig.run("error");
     CHECK(r.outcome == vigie::bus::JobOutcome::ok);  // the asker was told
     // Slack markup is escaped: <name> would be read as a link.
-    CHECK(contains(rig.reply_text(), "vigie.toml has none: add `[collectors.&lt;name&gt;] type = \"papertrail\"`"));
+    CHECK(contains(rig.reply_text(),
+                   "vigie.toml has none: add `[collectors.&lt;name&gt;] type = \"papertrail\"`"));
     CHECK(rig.papertrail.request_count() == 0);
   }
   SECTION("nothing matches") {
@@ -144,7 +154,8 @@ TEST_CASE("logs says what is wrong when Papertrail fails or finds nothing, or no
     rig.papertrail.fail_next(503);
     const auto r = rig.run("error");
     CHECK(r.output["search_ok"] == false);
-    CHECK(contains(rig.reply_text(), "The Papertrail search for `error` failed: papertrail: HTTP 503"));
+    CHECK(contains(rig.reply_text(),
+                   "The Papertrail search for `error` failed: papertrail: HTTP 503"));
   }
   SECTION("Papertrail rate limits") {
     WorkerRig rig(true);
