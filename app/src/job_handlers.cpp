@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "logs_job.h"
 #include "vigie/actions/runner.h"
 #include "vigie/actions/slack_delivery.h"
 #include "vigie/net/http_client.h"
@@ -40,6 +41,7 @@ struct JobRunner::Impl {
   std::unique_ptr<net::HttpClient> action_http;  // its own pool: a slow provider never holds up Slack
   std::unique_ptr<actions::ActionRunner> actions;
   bool actions_enabled = true;
+  std::unique_ptr<LogsSearcher> logs;  // `logs` jobs (chat), on a thread of their own
 };
 
 JobRunner::JobRunner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -73,16 +75,18 @@ std::unique_ptr<JobRunner> JobRunner::create(const config::Config& cfg, Logging&
   impl->actions = std::make_unique<actions::ActionRunner>(std::move(*providers), *impl->action_http, logging.secrets(),
                                                           clock, logging.logger("actions"), actions::RunnerOptions{4});
   impl->actions->start();
+  impl->logs = std::make_unique<LogsSearcher>(logs_settings(cfg, logging), logging);
   return std::unique_ptr<JobRunner>(new JobRunner(std::move(impl)));
 }
 
 std::size_t JobRunner::capacity() const {
-  // The delivery queue coalesces what waits together, and actions wait on their own threads (a
-  // reboot being polled must not hold up alerts): many jobs may be held at once.
-  return 1000;
+  // The delivery queue coalesces what waits together, actions wait on their own threads (a reboot
+  // being polled must not hold up alerts) and `logs` searches on theirs: many jobs may be held.
+  return 1000 + 8;
 }
 
 void JobRunner::stop() {
+  if (impl_->logs) impl_->logs->stop();
   if (impl_->slack) impl_->slack->stop();
   if (impl_->actions) impl_->actions->stop();
 }
@@ -110,6 +114,17 @@ bus::JobWorker::AsyncHandler JobRunner::handler() {
           return;
         }
         impl->actions->submit(job, std::move(done));
+        return;
+      }
+      if (job.kind == "logs") {
+        impl->logs->submit(
+            job,
+            [impl](const bus::Job& reply, LogsSearcher::Done reply_done) {
+              if (impl->slack) return impl->slack->submit(reply, std::move(reply_done));
+              impl->log.info("reply", {{"job", reply.id}, {"text", reply.payload.value("text", "")}});
+              reply_done({reply.id, bus::JobOutcome::ok, {{"delivered", "log"}}, "", Duration{0}, ""});
+            },
+            std::move(done));
         return;
       }
       impl->log.error("no handler for this job kind", {{"job", job.id}, {"kind", job.kind}});

@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <functional>
+#include <map>
 #include <sstream>
 
 #include "vigie/actions/action.h"
@@ -97,6 +99,9 @@ constexpr Builtin kBuiltins[] = {
     {"history", "history <alert-id>", "history 12", "what happened to an alert", Builtin::Needs::read},
     {"logs", "logs <query> [since]", "logs \"status=500\" 1h", "search recent logs (Papertrail)", Builtin::Needs::read},
 };
+
+// Lines a `logs` search asks Papertrail for; the reply shows the newest max_reply_lines of them.
+constexpr int kLogsLimit = 100;
 
 const Builtin* find_builtin(std::string_view name) {
   for (const auto& b : kBuiltins) {
@@ -439,39 +444,7 @@ struct ChatCommandsImpl {
       if (open) text += "• open alerts: " + std::to_string(open->size()) + "\n";
       return c.tell(text);
     }
-    // `status <app|host>`: the firing alerts naming it, and the latest events that mention it.
-    const std::string name = words[1];
-    auto mentions = [&](const json& attrs) {
-      for (auto it = attrs.begin(); it != attrs.end(); ++it) {
-        if (it->is_string() && it->get<std::string>() == name) return true;
-      }
-      return false;
-    };
-    std::string text = "*" + name + "*\n";
-    std::size_t alerts = 0;
-    if (auto open = c.self.store_.open_alerts()) {
-      for (const auto& a : *open) {
-        if (!mentions(a.labels)) continue;
-        ++alerts;
-        text += "• :rotating_light: #" + std::to_string(a.id) + " " + a.rule + " — " + a.state + ", ×" +
-                std::to_string(a.count) + "\n";
-      }
-    }
-    if (alerts == 0) text += "• no open alerts\n";
-    std::map<std::string, std::pair<std::size_t, bus::Event>> by_kind;
-    if (auto recent = c.self.store_.recent_events(std::nullopt, c.now - std::chrono::hours(1), 5000)) {
-      for (const auto& e : *recent) {
-        if (e.source == "vigie" || e.source == "slack" || e.source == "worker" || !mentions(e.attrs)) continue;
-        auto& slot = by_kind[e.kind];
-        if (slot.first++ == 0) slot.second = e;  // newest first: the first seen is the latest
-      }
-    }
-    if (by_kind.empty()) text += "• nothing seen about it in the last hour\n";
-    for (const auto& [kind, seen] : by_kind) {
-      text += "• " + kind + ": " + std::to_string(seen.first) + " in the last hour, latest " +
-              format_rfc3339(seen.second.time) + "\n";
-    }
-    c.tell(text);
+    status_of(c, words[1]);
   }
 
   static void history(Ctx& c, const std::vector<std::string>& words) {
@@ -766,6 +739,201 @@ struct ChatCommandsImpl {
     dispatch(c, *r);
   }
 
+  // --- monitoring (issue 8) -------------------------------------------------------------------
+
+  // Whether an event or alert is about `name`: a string attr (or one of a nested object, as
+  // `entity.name`) equal to it — app, host, hostname, project, source_name, whichever the source has.
+  static bool about(const json& attrs, const std::string& name) {
+    for (auto it = attrs.begin(); it != attrs.end(); ++it) {
+      if (it->is_string() && it->get_ref<const std::string&>() == name) return true;
+      if (it->is_object()) {
+        for (auto in = it->begin(); in != it->end(); ++in) {
+          if (in->is_string() && in->get_ref<const std::string&>() == name) return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  static std::string value_text(const json& v) {
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_number_float()) {
+      std::ostringstream out;
+      out << v.get<double>();
+      return out.str();
+    }
+    return v.dump();
+  }
+
+  static std::string one_line(std::string text, std::size_t max) {
+    for (auto& ch : text) {
+      if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';
+    }
+    if (text.size() > max) text = text.substr(0, max) + "…";
+    return text;
+  }
+
+  // Events of `kind` about `name` since `since`, newest first (bounded: a status question must
+  // stay cheap on the engine thread).
+  static std::vector<bus::Event> seen(Ctx& c, const char* kind, const std::string& name, TimePoint since) {
+    std::vector<bus::Event> out;
+    auto recent = c.self.store_.recent_events(std::string(kind), since, 2000);
+    if (!recent) return out;
+    for (auto& e : *recent) {
+      if (about(e.attrs, name)) out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  // `status <app|host>`: what the collectors last saw about it — NewRelic health, open Sentry
+  // issues, recent Papertrail errors — and the alerts firing for it. Read from the store only.
+  static void status_of(Ctx& c, const std::string& name) {
+    std::string text = "*" + name + "*\n";
+    std::size_t alerts = 0;
+    if (auto open = c.self.store_.open_alerts()) {
+      for (const auto& a : *open) {
+        if (!about(a.labels, name)) continue;
+        ++alerts;
+        text += "• :rotating_light: #" + std::to_string(a.id) + " " + a.rule + " — " + a.state + ", ×" +
+                std::to_string(a.count) + "\n";
+      }
+    }
+    if (alerts == 0) text += "• no open alerts\n";
+    bool known = false;
+
+    // NewRelic: the latest health report of the last day.
+    const auto health = seen(c, "newrelic.app_health", name, c.now - std::chrono::hours(24));
+    if (!health.empty()) {
+      known = true;
+      const json& a = health.front().attrs;
+      std::string line = "• NewRelic";
+      const std::pair<const char*, const char*> fields[] = {{"health_status", "health"},
+                                                            {"response_time", "response time (ms)"},
+                                                            {"error_rate", "error rate"},
+                                                            {"throughput", "throughput (rpm)"},
+                                                            {"apdex_score", "apdex"}};
+      std::string parts;
+      for (const auto& [key, label] : fields) {
+        auto it = a.find(key);
+        if (it == a.end() || it->is_null()) continue;
+        parts += (parts.empty() ? ": " : ", ") + std::string(label) + " " + value_text(*it);
+      }
+      text += line + parts + " (at " + format_rfc3339(health.front().time) + ")\n";
+    }
+
+    // Sentry: open issues seen in the last week, the latest report of each.
+    const auto issues = seen(c, "sentry.issue", name, c.now - std::chrono::hours(24 * 7));
+    if (!issues.empty()) {
+      known = true;
+      std::map<std::string, const bus::Event*> latest;  // issue → its newest event
+      for (const auto& e : issues) {
+        std::string key = str(e.attrs, "issue_id");
+        if (key.empty()) key = e.attrs.contains("id") ? value_text(e.attrs["id"]) : e.id;
+        latest.emplace(key, &e);  // newest first: the first kept is the latest
+      }
+      std::vector<const bus::Event*> open;
+      for (const auto& [key, e] : latest) {
+        const std::string st = str(e->attrs, "status");
+        if (st == "resolved" || st == "ignored" || st == "resolvedInNextRelease") continue;
+        open.push_back(e);
+      }
+      auto count_of = [](const bus::Event* e) {
+        auto it = e->attrs.find("count");
+        if (it == e->attrs.end()) return std::int64_t{0};
+        if (it->is_number()) return it->get<std::int64_t>();
+        if (it->is_string()) return static_cast<std::int64_t>(std::atoll(it->get<std::string>().c_str()));
+        return std::int64_t{0};
+      };
+      std::sort(open.begin(), open.end(), [&](auto* x, auto* y) { return count_of(x) > count_of(y); });
+      text += "• Sentry: " + std::to_string(open.size()) + " open issue" + (open.size() == 1 ? "" : "s") + "\n";
+      for (std::size_t i = 0; i < open.size() && i < 5; ++i) {
+        const json& a = open[i]->attrs;
+        std::string id = str(a, "short_id");
+        text += "    – " + (id.empty() ? std::string() : id + " ") + one_line(str(a, "title"), 120) + " ×" +
+                std::to_string(count_of(open[i])) + "\n";
+      }
+    }
+
+    // Papertrail: error lines of the last hour.
+    const auto lines = seen(c, "papertrail.log", name, c.now - std::chrono::hours(1));
+    if (!lines.empty()) known = true;
+    std::vector<const bus::Event*> errors;
+    for (const auto& e : lines) {
+      const std::string level = str(e.attrs, "level");
+      if (level == "error" || level == "critical" || level == "alert" || level == "emergency") errors.push_back(&e);
+    }
+    if (!lines.empty()) {
+      text += "• Papertrail: " + std::to_string(errors.size()) + " error line" + (errors.size() == 1 ? "" : "s") +
+              " in the last hour (of " + std::to_string(lines.size()) + " lines seen)\n";
+      std::string recent;
+      for (std::size_t i = 0; i < errors.size() && i < 3; ++i) {
+        const json& a = errors[i]->attrs;
+        recent += format_rfc3339(errors[i]->time) + " " + str(a, "hostname") + " " + str(a, "program") + ": " +
+                  one_line(str(a, "message"), 200) + "\n";
+      }
+      if (!recent.empty()) text += capped_code_block(recent, c.self.options_.max_reply_lines) + "\n";
+    }
+    // Any other source that mentions it (webhooks, Alertmanager, custom kinds): counts by kind.
+    std::map<std::string, std::pair<std::size_t, TimePoint>> other;
+    if (auto recent = c.self.store_.recent_events(std::nullopt, c.now - std::chrono::hours(1), 5000)) {
+      for (const auto& e : *recent) {
+        if (e.source == "vigie" || e.source == "slack" || e.source == "worker" || e.source == "collector" ||
+            e.kind == "newrelic.app_health" || e.kind == "sentry.issue" || e.kind == "papertrail.log" ||
+            !about(e.attrs, name)) {
+          continue;
+        }
+        auto& slot = other[e.kind];
+        if (slot.first++ == 0) slot.second = e.time;  // newest first: the first seen is the latest
+      }
+    }
+    for (const auto& [kind, n] : other) {
+      known = true;
+      text += "• " + kind + ": " + std::to_string(n.first) + " in the last hour, latest " + format_rfc3339(n.second) +
+              "\n";
+    }
+    if (!known) text += "• nothing from NewRelic, Sentry or Papertrail about it lately\n";
+    c.tell(text);
+  }
+
+  // `logs <query> [since]`: a bounded Papertrail search, run by a worker (never HTTP on this
+  // thread): a `logs` job whose result the worker posts back as a reply to the asker.
+  static void logs(Ctx& c, const std::vector<std::string>& words) {
+    const Builtin& b = *find_builtin("logs");
+    std::vector<std::string> terms(words.begin() + 1, words.end());
+    Duration since = std::chrono::hours(1);
+    if (terms.size() > 1) {
+      if (auto d = parse_duration(terms.back())) {
+        since = *d;
+        terms.pop_back();
+      }
+    }
+    if (terms.empty()) {
+      return c.tell("Usage: `" + std::string(b.usage) + "` (e.g. `" + std::string(b.example) +
+                    "`): the search as in Papertrail, and how far back (default 1h, at most 7d).");
+    }
+    if (since <= Duration{0} || since > std::chrono::hours(24 * 7)) {
+      return c.tell("`logs` looks back between 1s and 7d, not " + format_duration(since) + ".");
+    }
+    // Words quoted in the chat stay a phrase for Papertrail.
+    std::string query;
+    for (const auto& t : terms) {
+      query += (query.empty() ? "" : " ") + (t.find(' ') != std::string::npos ? "\"" + t + "\"" : t);
+    }
+    json reply_to = {{"user", c.user}, {"channel", c.channel}};
+    if (!c.response_url.empty()) reply_to["response_url"] = c.response_url;
+    if (!c.thread_ts.empty()) reply_to["thread_ts"] = c.thread_ts;
+    if (c.via == "dm") reply_to["ephemeral"] = false;
+    json payload = {{"query", query},
+                    {"since", format_duration(since)},
+                    {"min_time_ms", to_unix_ms(c.now - since)},
+                    {"max_time_ms", to_unix_ms(c.now)},
+                    {"limit", kLogsLimit},
+                    {"max_lines", c.self.options_.max_reply_lines},
+                    {"reply_to", reply_to}};
+    c.jobs.push_back(c.new_job("logs", std::move(payload), 0));
+    c.record("logs", {{"query", query}, {"since", format_duration(since)}}, "searching");
+  }
+
   // --- entry points --------------------------------------------------------------------------
 
   static void command(Ctx& c, const std::string& text) {
@@ -791,10 +959,7 @@ struct ChatCommandsImpl {
       if (head == "status") return status(c, *words);
       if (head == "whoami") return whoami(c);
       if (head == "history") return history(c, *words);
-      if (head == "logs") {
-        return c.tell("`logs` searches Papertrail through the Papertrail collector, which this version of Vigie does "
-                      "not have yet.");
-      }
+      if (head == "logs") return logs(c, *words);
     }
     // [[command]] aliases.
     std::string expected;

@@ -3,6 +3,7 @@
 #include "vigie/collectors/kinds.h"
 
 #include "vigie/collectors/collector.h"
+#include "vigie/collectors/papertrail.h"
 #include "vigie/collectors/sentry.h"
 
 namespace vigie::collectors {
@@ -21,7 +22,7 @@ struct Kind {
 const Kind kKinds[] = {
     {"newrelic", "NewRelic alert violations, APM health and NRQL queries", &newrelic_options, &newrelic_factory},
     {"sentry", "Sentry issues of an organization's projects", &sentry_options, &sentry_factory},
-    {"papertrail", "Papertrail log search", &papertrail_options, nullptr},
+    {"papertrail", "Papertrail log search", &papertrail_options, &papertrail_factory},
 };
 
 }  // namespace

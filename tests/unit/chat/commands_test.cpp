@@ -461,7 +461,117 @@ TEST_CASE("a pending approval survives an engine restart and can be approved aft
   std::filesystem::remove(db + "-shm");
 }
 
-TEST_CASE("logs says plainly that it needs the Papertrail collector") {
+TEST_CASE("logs queues one bounded search job for a worker with where to reply, and is audited") {
   Fixture f;
-  CHECK(contains(f.say(kEve, "logs status=500 1h"), "Papertrail collector"));
+  const auto before = f.jobs.size();
+  CHECK(f.say(kEve, "logs \"connection refused\" worker 2h").empty());  // the worker answers, not the engine
+  REQUIRE(f.jobs.size() == before + 1);
+  const auto job = f.jobs.back();
+  CHECK(job.kind == "logs");
+  const auto& p = job.payload;
+  CHECK(p["query"] == "\"connection refused\" worker");  // a quoted phrase stays a phrase
+  CHECK(p["since"] == "2h");
+  CHECK(p["max_time_ms"] == to_unix_ms(f.clock.system_now()));
+  CHECK(p["min_time_ms"] == to_unix_ms(f.clock.system_now() - 2h));
+  CHECK(p["limit"] == 100);
+  CHECK(p["max_lines"] == 30);
+  CHECK(p["reply_to"] == json{{"user", kEve}, {"channel", "C0OPS"}});
+  CHECK(f.audited("logs", kEve));
+
+  // Without a since: the last hour; a lone duration is the query itself.
+  f.say(kEve, "logs 500");
+  CHECK(f.jobs.back().payload["query"] == "500");
+  CHECK(f.jobs.back().payload["since"] == "1h");
+
+  SECTION("a bad request gets usage, not a search") {
+    const auto n = f.jobs_of("logs").size();
+    CHECK(contains(f.say(kEve, "logs"), "Usage: `logs <query> [since]`"));
+    CHECK(contains(f.say(kEve, "logs error 30d"), "between 1s and 7d"));
+    CHECK(f.jobs_of("logs").size() == n);
+  }
+}
+
+TEST_CASE("logs is a read-only command that [access] read can narrow") {
+  auto access = Fixture::default_access();
+  access.read = {"admins"};
+  Fixture f(":memory:", access);
+  CHECK(contains(f.say(kEve, "logs error"), "You may not use `logs`: it needs the role admins"));
+  CHECK(f.jobs_of("logs").empty());
+  f.say(kCarol, "logs error");
+  CHECK(f.jobs_of("logs").size() == 1);
+}
+
+TEST_CASE("status of an app answers from what the collectors last saw and the alerts firing for it") {
+  Fixture f;
+  std::vector<bus::Event> seen;
+  auto event = [&](std::string id, std::string kind, json attrs, Duration ago) {
+    bus::Event e;
+    e.id = std::move(id);
+    e.source = kind.substr(0, kind.find('.'));
+    e.kind = std::move(kind);
+    e.time = e.received_at = f.clock.system_now() - ago;
+    e.attrs = std::move(attrs);
+    seen.push_back(std::move(e));
+  };
+  event("nr1", "newrelic.app_health",
+        {{"app", "shop-api"}, {"health_status", "red"}, {"response_time", 250}, {"error_rate", 0.07},
+         {"throughput", 1200}},
+        20min);
+  event("nr2", "newrelic.app_health",
+        {{"app", "shop-api"}, {"health_status", "orange"}, {"response_time", 180}, {"error_rate", 0.02},
+         {"throughput", 1100}},
+        5min);
+  event("nr3", "newrelic.app_health", {{"app", "other-app"}, {"health_status", "green"}}, 1min);
+  event("s1", "sentry.issue",
+        {{"project", "shop-api"}, {"issue_id", "11"}, {"short_id", "SHOP-1"}, {"title", "KeyError: cart"},
+         {"count", 40}, {"status", "unresolved"}},
+        30min);
+  event("s2", "sentry.issue",
+        {{"project", "shop-api"}, {"issue_id", "12"}, {"short_id", "SHOP-2"}, {"title", "Timeout in checkout"},
+         {"count", "7"}, {"status", "unresolved"}},
+        10min);
+  event("s3", "sentry.issue",
+        {{"project", "shop-api"}, {"issue_id", "13"}, {"short_id", "SHOP-3"}, {"title", "Fixed thing"},
+         {"count", 99}, {"status", "resolved"}},
+        10min);
+  event("p1", "papertrail.log",
+        {{"app", "shop-api"}, {"hostname", "web-1"}, {"program", "app/web.1"}, {"level", "error"},
+         {"message", "checkout failed: card declined"}},
+        3min);
+  event("p2", "papertrail.log",
+        {{"app", "shop-api"}, {"hostname", "web-1"}, {"program", "app/web.1"}, {"level", "info"},
+         {"message", "GET /health 200"}},
+        2min);
+  event("p3", "papertrail.log",
+        {{"app", "shop-api"}, {"hostname", "web-2"}, {"program", "app/web.2"}, {"level", "error"},
+         {"message", "old error"}},
+        2h);
+  REQUIRE(f.store->insert_events(seen));
+  bus::Event disk;
+  disk.id = "d1";
+  disk.source = "test";
+  disk.kind = "disk";
+  disk.time = disk.received_at = f.clock.system_now();
+  disk.attrs = {{"host", "shop-api"}, {"used", 97}};
+  f.take(f.engine->ingest({disk}));
+
+  const auto text = f.say(kEve, "status shop-api");
+  INFO(text);
+  CHECK(contains(text, "*shop-api*"));
+  CHECK(contains(text, "disk-full — firing"));
+  // The latest NewRelic report only.
+  CHECK(contains(text, "NewRelic: health orange, response time (ms) 180, error rate 0.02, throughput (rpm) 1100"));
+  CHECK_FALSE(contains(text, "green"));
+  // Open Sentry issues with their counts, the most frequent first; resolved ones are left out.
+  CHECK(contains(text, "Sentry: 2 open issues"));
+  CHECK(text.find("SHOP-1 KeyError: cart ×40") < text.find("SHOP-2 Timeout in checkout ×7"));
+  CHECK_FALSE(contains(text, "SHOP-3"));
+  // Papertrail errors of the last hour.
+  CHECK(contains(text, "Papertrail: 1 error line in the last hour (of 2 lines seen)"));
+  CHECK(contains(text, "web-1 app/web.1: checkout failed: card declined"));
+  CHECK_FALSE(contains(text, "old error"));
+
+  const auto host = f.say(kEve, "status web-2");
+  CHECK(contains(host, "no open alerts"));
+  CHECK(contains(host, "nothing from NewRelic, Sentry or Papertrail about it lately"));
 }
