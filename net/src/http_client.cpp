@@ -129,11 +129,10 @@ struct Exchange {
 };
 
 ClientError transfer_error(const beast::error_code& ec, std::string_view step,
-                           const HttpClientOptions& options) {
+                           const HttpClientOptions& options, Duration budget) {
   if (ec == beast::error::timeout) {
     return client_error(ClientErrorKind::timeout,
-                        std::string(step) + " timed out (request_timeout " +
-                            std::to_string(options.request_timeout.count()) + "ms)");
+                        std::string(step) + " timed out (after " + std::to_string(budget.count()) + "ms)");
   }
   if (ec == http::error::body_limit) {
     return client_error(ClientErrorKind::body_too_large,
@@ -144,16 +143,16 @@ ClientError transfer_error(const beast::error_code& ec, std::string_view step,
 
 template <class Stream>
 Exchange exchange_on(Stream& stream, Connection& conn, Request& request,
-                     const HttpClientOptions& options) {
+                     const HttpClientOptions& options, Duration budget) {
   Exchange out;
   // One budget for writing and reading: the expiry stays set across both operations.
-  conn.tcp().expires_after(options.request_timeout);
+  conn.tcp().expires_after(budget);
   auto ec = detail::run_one(conn.ioc, [&](auto handler) {
     http::async_write(stream, request, std::move(handler));
   });
   if (ec) {
     out.nothing_received = true;
-    out.error = transfer_error(ec, "sending the request", options);
+    out.error = transfer_error(ec, "sending the request", options, budget);
     return out;
   }
   http::response_parser<http::string_body> parser;
@@ -178,7 +177,7 @@ Exchange exchange_on(Stream& stream, Connection& conn, Request& request,
   }
   if (ec) {
     out.nothing_received = !parser.got_some() && conn.buffer.size() == 0;
-    out.error = transfer_error(ec, "reading the response", options);
+    out.error = transfer_error(ec, "reading the response", options, budget);
     return out;
   }
   out.keep_alive = parser.keep_alive();
@@ -246,10 +245,14 @@ class BeastHttpClient final : public HttpClient {
     Request beast_request = to_beast(request);
     const std::string key = url.scheme + "://" + url.host_header();
 
+    const Duration budget = request.timeout.value_or(options_.request_timeout);
     if (auto conn = take_idle(key)) {
-      Exchange reused = exchange(*conn, beast_request);
+      Exchange reused = exchange(*conn, beast_request, budget);
       if (!reused.error) return finish(key, std::move(conn), std::move(reused));
-      if (!reused.nothing_received || !is_idempotent(request.method)) {
+      // Only a connection the server had closed is worth a second try; a server that took the
+      // request and said nothing in time would make the caller wait the whole budget again.
+      if (!reused.nothing_received || reused.error->kind == ClientErrorKind::timeout ||
+          !is_idempotent(request.method)) {
         return tl::unexpected(*reused.error);
       }
       log_.debug("kept-alive connection closed by the server; retrying on a new one",
@@ -257,7 +260,7 @@ class BeastHttpClient final : public HttpClient {
     }
     auto conn = open(url);
     if (!conn) return tl::unexpected(conn.error());
-    Exchange fresh = exchange(**conn, beast_request);
+    Exchange fresh = exchange(**conn, beast_request, budget);
     if (fresh.error) return tl::unexpected(*fresh.error);
     return finish(key, std::move(*conn), std::move(fresh));
   }
@@ -279,9 +282,9 @@ class BeastHttpClient final : public HttpClient {
     return out;
   }
 
-  Exchange exchange(Connection& conn, Request& request) {
-    return conn.tls ? exchange_on(*conn.tls, conn, request, options_)
-                    : exchange_on(*conn.plain, conn, request, options_);
+  Exchange exchange(Connection& conn, Request& request, Duration budget) {
+    return conn.tls ? exchange_on(*conn.tls, conn, request, options_, budget)
+                    : exchange_on(*conn.plain, conn, request, options_, budget);
   }
 
   tl::expected<std::unique_ptr<Connection>, ClientError> open(const Url& url) {

@@ -105,7 +105,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (options.drop_request > 0 && served_ >= options.drop_request) return close();
     // Never answering: wait for a next request that will not come, which keeps the session
     // (and the connection) open until the client gives up.
-    if (!options.respond) return read();
+    if (!options.respond || (options.stall_request > 0 && served_ >= options.stall_request)) return read();
     response_ = {static_cast<http::status>(options.status), request_.version()};
     response_.set(http::field::server, "vigie-test-tls");
     response_.set(http::field::content_type, "text/plain");

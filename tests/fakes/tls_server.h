@@ -32,6 +32,9 @@ class TlsServer {
     // connection is closed unanswered, as a server does that closes an idle connection just as
     // a request arrives.
     std::size_t drop_request = 0;
+    // When > 0: the Nth request on a connection (1-based) and later ones are read and never
+    // answered, the connection left open: an upstream that hangs on a kept-alive connection.
+    std::size_t stall_request = 0;
   };
 
   // Binds and starts serving; aborts the test (throws std::runtime_error) when it cannot.

@@ -278,6 +278,41 @@ TEST_CASE("a server that accepts and never answers gives a timeout after request
   CHECK(elapsed < std::chrono::milliseconds(2000));
 }
 
+TEST_CASE("a request's own timeout bounds it instead of request_timeout") {
+  auto o = plain_options();
+  o.respond = false;
+  TlsServer server(o);
+  Fixture f;
+  HttpClientOptions options;
+  options.request_timeout = std::chrono::seconds(20);
+  auto client = f.client(options);
+  auto request = get(local_url("http", "127.0.0.1", server.port()));
+  request.timeout = std::chrono::milliseconds(300);
+  const auto start = std::chrono::steady_clock::now();
+  auto r = client->send(request);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  REQUIRE_FALSE(r);
+  CHECK(r.error().kind == ClientErrorKind::timeout);
+  CHECK(r.error().message.find("300ms") != std::string::npos);
+  CHECK(elapsed < std::chrono::milliseconds(5000));
+}
+
+TEST_CASE("a GET that times out on a kept-alive connection is not sent again") {
+  auto o = plain_options();
+  o.stall_request = 2;  // the first request on a connection is answered, the second hangs
+  TlsServer server(o);
+  Fixture f;
+  HttpClientOptions options;
+  options.request_timeout = std::chrono::milliseconds(300);
+  auto client = f.client(options);
+  REQUIRE(client->send(get(local_url("http", "127.0.0.1", server.port()))));
+  auto r = client->send(get(local_url("http", "127.0.0.1", server.port())));  // on the pooled connection
+  REQUIRE_FALSE(r);
+  CHECK(r.error().kind == ClientErrorKind::timeout);
+  CHECK(server.requests() == 2);  // not a third on a new connection: the caller waited one budget
+  CHECK(server.connections() == 1);
+}
+
 TEST_CASE("a closed port gives a connect error") {
   std::uint16_t port = 0;
   {

@@ -28,6 +28,9 @@ struct ClientRequest {
   // Values are never logged (Authorization carries secrets).
   Headers headers;
   std::string body;
+  // Bounds writing this request and reading its response, instead of the client's
+  // request_timeout: a collector passes what is left of its poll's budget.
+  std::optional<Duration> timeout;
 };
 
 struct ClientResponse {
