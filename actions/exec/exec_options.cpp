@@ -7,7 +7,7 @@ namespace vigie::actions {
 namespace {
 using config::OptionSpec;
 using config::OptionType;
-constexpr std::array<OptionSpec, 5> kOptions{{
+constexpr std::array<OptionSpec, 4> kOptions{{
     {"argv", OptionType::string_list, "", true,
      "Program and arguments; {{param}} placeholders fill whole elements, never a shell"},
     {"workdir", OptionType::string, "/", false, "Fixed working directory"},
@@ -15,8 +15,6 @@ constexpr std::array<OptionSpec, 5> kOptions{{
      "Environment variables passed through (all others are cleared)"},
     {"max_output", OptionType::integer, "65536", false,
      "Bytes of stdout+stderr kept; the rest is cut", {}, 1024, 16 << 20},
-    {"params", OptionType::table, "", false,
-     "Declared parameters: name = \"word\" | \"int\" | \"regex:<RE2>\""},
 }};
 constexpr config::OptionTable kTable{"exec", "Run a program", kOptions};
 }  // namespace

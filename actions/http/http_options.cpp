@@ -16,7 +16,8 @@ constexpr std::array<OptionSpec, 7> kOptions{{
     {"expect_status", OptionType::string_list, "", false,
      "Statuses that count as success, e.g. [\"200\", \"202\"]; default: any 2xx"},
     {"auth", OptionType::secret, "", false, "Value of the Authorization header"},
-    {"params", OptionType::table, "", false, "Declared parameters, as for exec"},
+    {"secret_headers", OptionType::table, "", false,
+     "Header name = \"env:VAR\" or \"file:/path\": values read on the worker, masked everywhere"},
 }};
 constexpr config::OptionTable kTable{"http", "HTTP request", kOptions};
 }  // namespace

@@ -71,6 +71,12 @@ class TaskQueue {
   std::deque<std::function<void()>> tasks_;
 };
 
+// How long a worker may hold a job: an action's own bound (retries and waits included), else a minute.
+Duration job_timeout(const nlohmann::json& payload) {
+  const auto ms = payload.is_object() ? payload.value("timeout_ms", std::int64_t{0}) : std::int64_t{0};
+  return ms > 0 ? Duration{ms} : Duration{60'000};
+}
+
 struct EngineLoop {
   config::Config cfg;
   const KindCatalogs& catalogs;
@@ -148,7 +154,7 @@ struct EngineLoop {
       for (const auto& e : out.events) publisher.publish(e);
       for (auto& j : out.jobs) {
         metrics.counter("vigie_jobs_created_total", "Jobs written to the outbox, by kind", {{"kind", j.kind}}).inc();
-        bus::Job job{j.id, j.kind, j.payload, 1, Duration{60'000}};
+        bus::Job job{j.id, j.kind, j.payload, 1, job_timeout(j.payload)};
         dispatcher.dispatch(std::move(job));
       }
     };
@@ -157,6 +163,7 @@ struct EngineLoop {
     chat::ChatCommands chat(engine, *store, clock, logging.logger("chat"));
     chat.set_rules(initial);
     chat.set_access(chat::Access(cfg.access));
+    chat.set_actions_enabled(cfg.actions_enabled);
     chat.set_secrets(logging.shared_secrets());
     chat.set_status_provider([&] {
       std::lock_guard lock(health_mutex);
@@ -174,7 +181,9 @@ struct EngineLoop {
     if (auto r = engine.restore(); !r) log.error("restoring state failed", {{"error", r.error()}});
     // Jobs committed before a stop or a crash are dispatched again (workers see their ids).
     if (auto pending = store->unfinished_jobs()) {
-      for (const auto& j : *pending) dispatcher.dispatch({j.id, j.kind, j.payload, static_cast<int>(j.attempts) + 1, Duration{60'000}});
+      for (const auto& j : *pending) {
+        dispatcher.dispatch({j.id, j.kind, j.payload, static_cast<int>(j.attempts) + 1, job_timeout(j.payload)});
+      }
       if (!pending->empty()) log.info("outbox jobs dispatched again", {{"jobs", pending->size()}});
     }
     metrics.gauge("vigie_reload_success", "1 when the last rule reload succeeded").set(1);

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "vigie/actions/runner.h"
 #include "vigie/actions/slack_delivery.h"
 #include "vigie/net/http_client.h"
 
@@ -36,6 +37,9 @@ struct JobRunner::Impl {
   Logger log;
   std::unique_ptr<net::HttpClient> http;
   std::unique_ptr<actions::slack::SlackDelivery> slack;
+  std::unique_ptr<net::HttpClient> action_http;  // its own pool: a slow provider never holds up Slack
+  std::unique_ptr<actions::ActionRunner> actions;
+  bool actions_enabled = true;
 };
 
 JobRunner::JobRunner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -55,16 +59,32 @@ std::unique_ptr<JobRunner> JobRunner::create(const config::Config& cfg, Logging&
     impl->slack = std::make_unique<actions::slack::SlackDelivery>(o, *impl->http, clock, logging.logger("slack"));
     impl->slack->start();
   }
+  // Actions: the providers are built once from [providers.*] (they hold credentials and caches).
+  impl->actions_enabled = cfg.actions_enabled;
+  impl->action_http = net::make_http_client({}, logging.logger("http-client"));
+  std::vector<actions::ProviderSpec> specs;
+  for (const auto& p : cfg.providers) specs.push_back({p.name, p.type, p.options});
+  actions::ProviderContext pctx{*impl->action_http, clock, logging.secrets(), logging.logger("providers")};
+  auto providers = actions::build_providers(specs, pctx);
+  if (!providers) {
+    diags.error({cfg.path, 0, 0}, "provider", logging.secrets().redact(providers.error()));
+    return nullptr;
+  }
+  impl->actions = std::make_unique<actions::ActionRunner>(std::move(*providers), *impl->action_http, logging.secrets(),
+                                                          clock, logging.logger("actions"), actions::RunnerOptions{4});
+  impl->actions->start();
   return std::unique_ptr<JobRunner>(new JobRunner(std::move(impl)));
 }
 
 std::size_t JobRunner::capacity() const {
-  // The delivery queue coalesces what waits together: let many notify jobs wait there.
-  return impl_->slack ? 1000 : 1;
+  // The delivery queue coalesces what waits together, and actions wait on their own threads (a
+  // reboot being polled must not hold up alerts): many jobs may be held at once.
+  return 1000;
 }
 
 void JobRunner::stop() {
   if (impl_->slack) impl_->slack->stop();
+  if (impl_->actions) impl_->actions->stop();
 }
 
 bus::JobWorker::AsyncHandler JobRunner::handler() {
@@ -79,6 +99,17 @@ bus::JobWorker::AsyncHandler JobRunner::handler() {
           impl->log.info("reply", {{"job", job.id}, {"text", job.payload.value("text", "")}});
           done({job.id, bus::JobOutcome::ok, {{"delivered", "log"}}, "", Duration{0}, ""});
         }
+        return;
+      }
+      if (job.kind == "action") {
+        // The engine refuses to dispatch when [actions] enabled = false; a worker whose own
+        // vigie.toml says so refuses as well (the switch is pulled on every host).
+        if (!impl->actions_enabled) {
+          done({job.id, bus::JobOutcome::fail, nlohmann::json::object(),
+                "actions are disabled on this worker ([actions] enabled = false)", Duration{0}, ""});
+          return;
+        }
+        impl->actions->submit(job, std::move(done));
         return;
       }
       impl->log.error("no handler for this job kind", {{"job", job.id}, {"kind", job.kind}});

@@ -6,7 +6,9 @@
 #include <functional>
 #include <sstream>
 
+#include "vigie/actions/action.h"
 #include "vigie/actions/slack_message.h"
+#include "vigie/chat/action_dispatch.h"
 #include "vigie/chat/buttons.h"
 #include "vigie/core/text.h"
 #include "vigie/rules/command_pattern.h"
@@ -124,6 +126,7 @@ struct ChatCommands::Context {
   std::vector<store::Job> jobs;
   std::vector<store::AuditEntry> audit;
   std::vector<store::ChatRequest> requests;
+  std::vector<store::ActionRun> runs;  // guardrail records of dispatched actions
   rules::EngineOutput out;
   int seq = 0;
   TimePoint now;
@@ -545,6 +548,16 @@ struct ChatCommandsImpl {
       if (!params.contains(p)) missing.push_back(p + "=…");
     }
     if (!missing.empty()) return c.tell("`" + def.name + "` needs " + join(missing, " ") + ".");
+    // Before anyone confirms or approves: bad parameters, the kill switch and the guardrails
+    // refuse at once (dispatch checks them again, as time has passed by then).
+    if (auto bad = check_params(def, params); !bad) {
+      c.record("refused", {{"action", def.name}, {"params", params}}, bad.error(), alert_id);
+      return c.tell(":no_entry: " + bad.error());
+    }
+    if (auto why = refusal(c, def, params)) {
+      c.record("refused", {{"action", def.name}, {"params", params}}, *why, alert_id);
+      return c.tell(":no_entry: " + *why);
+    }
 
     // Where the conversation about it happens: the alert's thread, or where it was asked.
     std::string where_channel = c.channel, where_thread = c.thread_ts;
@@ -611,6 +624,15 @@ struct ChatCommandsImpl {
              str(r.data, "requester"));
   }
 
+  // The kill switch, then (except for dry runs, which run nothing) the guardrails.
+  static std::optional<std::string> refusal(Ctx& c, const rules::ActionDef& def, const json& params) {
+    if (!c.self.actions_enabled_) {
+      return std::string("Actions are switched off (`[actions] enabled = false` in vigie.toml): nothing runs.");
+    }
+    if (def.dry_run) return std::nullopt;
+    return guardrail_refusal(c.self.store_, def, action_target(params), c.now);
+  }
+
   static void dispatch(Ctx& c, const store::ChatRequest& r) {
     const auto* def = c.self.rules_ ? c.self.rules_->find_action(str(r.data, "action")) : nullptr;
     const std::int64_t alert_id = r.data.value("alert_id", std::int64_t{0});
@@ -620,9 +642,24 @@ struct ChatCommandsImpl {
                  str(r.data, "thread_ts"), alert_id);
       return c.record("action", {{"request", r.id}}, "action no longer defined", alert_id);
     }
+    const json params = r.data.value("params", json::object());
+    auto refuse = [&](const std::string& why) {
+      c.announce(":no_entry: " + what + " did not run: " + why, str(r.data, "channel"), str(r.data, "thread_ts"),
+                 alert_id);
+      c.record("refused", {{"action", def->name}, {"params", params}, {"request", r.id}}, why, alert_id,
+               str(r.data, "requester"));
+    };
+    if (auto bad = check_params(*def, params); !bad) return refuse(bad.error());
+    if (auto why = refusal(c, *def, params)) return refuse(*why);
+    auto options = render_options(*def, params);
+    if (!options) return refuse(options.error());
+    const std::string target = action_target(params);
     json payload = {{"action", def->name},
                     {"type", def->type},
-                    {"params", r.data["params"]},
+                    {"options", *options},
+                    {"timeout_ms", def->timeout.count() > 0 ? def->timeout.count() : std::int64_t{60'000}},
+                    {"target", target},
+                    {"params", params},
                     {"alert_id", alert_id},
                     {"request", r.id},
                     {"requested_by", r.data["requester"]},
@@ -635,9 +672,13 @@ struct ChatCommandsImpl {
     job.payload = std::move(payload);
     job.alert_id = alert_id;
     job.created = job.updated = c.now;
+    if (!def->dry_run) {
+      c.runs.push_back({def->name, target, job.id, str(r.data, "requester"), "running", c.now, std::nullopt});
+    }
     c.jobs.push_back(std::move(job));
-    c.announce(":gear: Running " + what + " for <@" + str(r.data, "requester") + ">…", str(r.data, "channel"),
-               str(r.data, "thread_ts"), alert_id);
+    c.announce(std::string(def->dry_run ? ":mag: Dry run of " : ":gear: Running ") + what + " for <@" +
+                   str(r.data, "requester") + ">…",
+               str(r.data, "channel"), str(r.data, "thread_ts"), alert_id);
     c.record("run", {{"action", def->name}, {"params", r.data["params"]}, {"request", r.id}}, "dispatched", alert_id,
              str(r.data, "requester"));
   }
@@ -841,6 +882,9 @@ struct ChatCommandsImpl {
       for (const auto& a : c.audit) {
         if (!store.append_audit(a)) return false;
       }
+      for (const auto& r : c.runs) {
+        if (!store.start_action_run(r)) return false;
+      }
       return true;
     });
     if (!ok || !*ok) {
@@ -887,15 +931,55 @@ rules::EngineOutput ChatCommands::action_finished(const std::string& job_id, boo
   c.user = str(p, "requested_by");
   const json reply_to = p.value("reply_to", json::object());
   c.channel = str(reply_to, "channel");
-  const std::string what = "`" + str(p, "action") + "`" + params_text(p.value("params", json::object()));
+  const json params = p.value("params", json::object());
+  const std::string what = "`" + str(p, "action") + "`" + params_text(params);
   const std::int64_t alert_id = p.value("alert_id", std::int64_t{0});
-  std::string text = ok ? ":white_check_mark: " + what + " finished." : ":x: " + what + " failed: " + reason;
+  const bool dry_run = output.value("dry_run", p.value("dry_run", false));
+  std::string text = ok ? (dry_run ? ":mag: " + what + " (dry run)." : ":white_check_mark: " + what + " finished.")
+                        : ":x: " + what + " failed: " + reason;
   const std::string detail = str(output, "output").empty() ? str(output, "summary") : str(output, "output");
   if (!detail.empty()) text += "\n" + capped_code_block(detail, options_.max_reply_lines);
   c.announce(text, c.channel, str(reply_to, "thread_ts"), alert_id);
   c.record("action_result", {{"action", p.value("action", "")}, {"job", job_id}}, ok ? "ok" : "failed: " + reason,
            alert_id);
-  return ChatCommandsImpl::commit(c);
+  auto out = ChatCommandsImpl::commit(c);
+  if (!out.ok) return out;
+  if (auto r = store_.finish_action_run(job_id, ok ? "ok" : "failed", c.now); !r) {
+    log_.error("action run not recorded as finished", {{"job", job_id}, {"error", r.error().message}});
+  }
+
+  // The outcome as an event (`action.finished`), which rules may use — e.g. resolve_when — so the
+  // parameters are attributes too (`app`), unless they would hide one of the event's own.
+  bus::Event e;
+  e.id = "action.finished:" + job_id;
+  e.source = "vigie";
+  e.kind = "action.finished";
+  e.time = e.received_at = c.now;
+  const json details = output.value("details", json::object());
+  e.attrs = {{"action", p.value("action", "")},
+             {"type", p.value("type", "")},
+             {"target", p.value("target", "")},
+             {"params", params},
+             {"status", ok ? "ok" : "failed"},
+             {"ok", ok},
+             {"dry_run", dry_run},
+             {"output", c.redact(actions::cap_output(detail, 4096))},
+             {"reason", c.redact(reason)},
+             {"alert_id", alert_id},
+             {"job", job_id},
+             {"requested_by", p.value("requested_by", "")},
+             {"details", details.is_object() ? details : json::object()}};
+  if (details.is_object() && details.contains("exit_code")) e.attrs["exit_code"] = details["exit_code"];
+  for (auto it = params.begin(); it != params.end(); ++it) {
+    if (!e.attrs.contains(it.key())) e.attrs[it.key()] = it.value();
+  }
+  auto ingested = engine_.ingest({e});
+  if (!ingested.ok) {
+    log_.error("action.finished not stored", {{"job", job_id}, {"error", ingested.error}});
+  }
+  for (auto& ev : ingested.events) out.events.push_back(std::move(ev));
+  for (auto& j : ingested.jobs) out.jobs.push_back(std::move(j));
+  return out;
 }
 
 rules::EngineOutput ChatCommands::tick() {

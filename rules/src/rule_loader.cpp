@@ -382,7 +382,23 @@ void RuleLoader::compile_action(const RawItem& raw, ActionDef& action) {
     auto r = config::validate_options(*rl, rate_limit_options(), where_of("action", action.name) + " rate_limit", diags_);
     if (r.has("max") && r.has("within")) action.rate_limit = RateLimit{r.integer("max"), r.duration("within")};
   }
-  // Parameters: any string option (or argv element) of the kind holding {{name}}.
+  // Declared parameter types.
+  if (auto params = v.node("params")) {
+    for (const auto& e : params->entries()) {
+      if (!e.value->is_string()) {
+        diags_.error(e.value->pos(), "wrong-type", "parameter type of '" + e.key + "' must be a string such as \"word\"");
+        continue;
+      }
+      auto spec = ParamSpec::parse(e.value->string());
+      if (auto* err = std::get_if<std::string>(&spec)) {
+        diags_.error(e.value->pos(), "bad-value", *err);
+        continue;
+      }
+      action.param_specs.emplace(e.key, std::get<ParamSpec>(std::move(spec)));
+    }
+  }
+  // Parameters: any string option (or argv element, or value of a table such as headers) of the
+  // kind holding {{name}}.
   TemplateScope scope;
   scope.allow_attrs = true;  // any name is a parameter; check_params verifies who provides it
   scope.allow_labels_namespace = false;
@@ -391,15 +407,20 @@ void RuleLoader::compile_action(const RawItem& raw, ActionDef& action) {
   for (const auto& spec : kind->options->options) {
     const TomlNode* node = raw.table->get(spec.name);
     if (!node) continue;
-    std::vector<const TomlNode*> strings;
-    if (node->is_string()) strings.push_back(node);
+    std::vector<std::pair<std::string, const TomlNode*>> strings;  // template key, string
+    if (node->is_string()) strings.emplace_back(std::string(spec.name), node);
     if (node->is_array()) {
-      for (const auto& i : node->items()) {
-        if (i->is_string()) strings.push_back(i.get());
+      for (std::size_t i = 0; i < node->items().size(); ++i) {
+        const auto& item = node->items()[i];
+        if (item->is_string()) strings.emplace_back(std::string(spec.name) + "[" + std::to_string(i) + "]", item.get());
       }
     }
-    for (std::size_t i = 0; i < strings.size(); ++i) {
-      const TomlNode* s = strings[i];
+    if (node->is_table()) {
+      for (const auto& e : node->entries()) {
+        if (e.value->is_string()) strings.emplace_back(std::string(spec.name) + "." + e.key, e.value.get());
+      }
+    }
+    for (const auto& [key, s] : strings) {
       if (s->string().find("{{") == std::string::npos) continue;
       auto t = Template::compile(s->string(), scope, s->pos(), diags_, Escape::none);
       if (!t) continue;
@@ -408,8 +429,6 @@ void RuleLoader::compile_action(const RawItem& raw, ActionDef& action) {
           action.params.push_back(var);
         }
       }
-      const std::string key = node->is_array() ? std::string(spec.name) + "[" + std::to_string(i) + "]"
-                                               : std::string(spec.name);
       action.templates.emplace(key, std::move(*t));
     }
   }
@@ -525,6 +544,23 @@ RuleSetPtr RuleLoader::load(std::vector<std::pair<std::string, std::shared_ptr<c
         check_params(*a, c.pattern.placeholder_names(), "command '" + c.pattern.text() + "'",
                      raw->values.pos("pattern"));
       }
+      // An undeclared parameter filled by a typed placeholder takes the placeholder's type
+      // ({why:text} accepts several words); a declared one keeps its own.
+      auto& action = set->actions_[static_cast<std::size_t>(a - set->actions_.data())];
+      for (const auto& part : c.pattern.parts()) {
+        if (part.type == PatternPart::Type::literal || action.param_specs.count(part.text)) continue;
+        std::string type = "word";
+        if (part.type == PatternPart::Type::integer) type = "int";
+        if (part.type == PatternPart::Type::duration) type = "duration";
+        if (part.type == PatternPart::Type::text) type = "text";
+        if (part.type == PatternPart::Type::choice) {
+          type = "choice(";
+          for (std::size_t i = 0; i < part.choices.size(); ++i) type += (i ? "|" : "") + part.choices[i];
+          type += ")";
+        }
+        auto spec = ParamSpec::parse(type);
+        if (auto* ok = std::get_if<ParamSpec>(&spec)) action.param_specs.emplace(part.text, std::move(*ok));
+      }
     }
     set->commands_.push_back(std::move(c));
   }
@@ -595,6 +631,12 @@ const Rule* RuleSet::find_rule(std::string_view name) const {
     if (r.name == name) return &r;
   }
   return nullptr;
+}
+
+const ParamSpec& ActionDef::param_spec(const std::string& param) const {
+  static const ParamSpec kWord = std::get<ParamSpec>(ParamSpec::parse("word"));
+  auto it = param_specs.find(param);
+  return it == param_specs.end() ? kWord : it->second;
 }
 
 const ActionDef* RuleSet::find_action(std::string_view name) const {

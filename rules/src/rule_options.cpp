@@ -36,7 +36,7 @@ constexpr std::array<OptionSpec, 23> kRule{{
     {"thread", OptionType::enumeration, "all", false, "Thread replies: all, transitions or none", kThreadModes},
     {"enabled", OptionType::boolean, "true", false, "false keeps the rule loaded and checked but never fires it"},
 }};
-constexpr std::array<OptionSpec, 11> kAction{{
+constexpr std::array<OptionSpec, 12> kAction{{
     {"name", OptionType::string, "", true, "Unique name, used by offer, [[command]] and run"},
     {"type", OptionType::string, "", true, "Action kind (see docs/configuration.md, action kinds)"},
     {"description", OptionType::string, "", false, "What it does, for help texts"},
@@ -48,6 +48,8 @@ constexpr std::array<OptionSpec, 11> kAction{{
     {"rate_limit", OptionType::table, "", false, "{ max = 3, within = \"1h\" } per target"},
     {"timeout", OptionType::duration, "1m", false, "Bound on one run"},
     {"dry_run", OptionType::boolean, "false", false, "Show the exact request or argv; run nothing"},
+    {"params", OptionType::table, "", false,
+     "Parameter types: name = \"word\" | \"int\" | \"duration\" | \"text\" | \"choice(a|b)\" | \"regex:<RE2>\" (default word)"},
 }};
 constexpr std::array<OptionSpec, 4> kCommand{{
     {"pattern", OptionType::string, "", true, "Words and {name:type} placeholders: word, int, duration, choice(a|b), text"},

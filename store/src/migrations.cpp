@@ -94,6 +94,17 @@ constexpr std::array<const char*, kSchemaVersion> kMigrations{
          expires_ms INTEGER NOT NULL,
          updated_ms INTEGER NOT NULL);
        CREATE INDEX chat_requests_state ON chat_requests(state, expires_ms);)",
+    // 7: action runs per action and target, for the guardrails (cooldown, rate limit, one at a time).
+    R"(CREATE TABLE action_runs (
+         id INTEGER PRIMARY KEY AUTOINCREMENT,
+         action TEXT NOT NULL,
+         target TEXT NOT NULL,
+         job_id TEXT NOT NULL UNIQUE,
+         requested_by TEXT NOT NULL,
+         state TEXT NOT NULL,
+         started_ms INTEGER NOT NULL,
+         finished_ms INTEGER);
+       CREATE INDEX action_runs_target ON action_runs(action, target, started_ms);)",
 };
 
 }  // namespace

@@ -625,6 +625,54 @@ Result<std::vector<ChatRequest>> Store::open_chat_requests() {
                                    [](const Statement& row) { return chat_request_from_row(row); });
 }
 
+namespace {
+constexpr const char* kActionRunColumns = "action, target, job_id, requested_by, state, started_ms, finished_ms";
+ActionRun action_run_from_row(const Statement& st) {
+  ActionRun r;
+  r.action = st.text(0);
+  r.target = st.text(1);
+  r.job_id = st.text(2);
+  r.requested_by = st.text(3);
+  r.state = st.text(4);
+  r.started = from_unix_ms(st.integer(5));
+  if (!st.is_null(6)) r.finished = from_unix_ms(st.integer(6));
+  return r;
+}
+}  // namespace
+
+Result<bool> Store::start_action_run(const ActionRun& r) {
+  auto st = impl_->db.prepare(
+      "INSERT INTO action_runs (action, target, job_id, requested_by, state, started_ms) VALUES (?,?,?,?,?,?) "
+      "ON CONFLICT(job_id) DO NOTHING",
+      "recording an action run");
+  if (!st) return impl_->write_failed(st.error());
+  st->bind(1, r.action).bind(2, r.target).bind(3, r.job_id).bind(4, r.requested_by).bind(5, r.state)
+      .bind(6, to_unix_ms(r.started));
+  if (st->step() != SQLITE_DONE) return impl_->write_failed("recording an action run");
+  return true;
+}
+
+Result<bool> Store::finish_action_run(const std::string& job_id, const std::string& state, TimePoint at) {
+  auto st = impl_->db.prepare("UPDATE action_runs SET state = ?, finished_ms = ? WHERE job_id = ? AND state = 'running'",
+                              "finishing an action run");
+  if (!st) return impl_->write_failed(st.error());
+  st->bind(1, state).bind(2, to_unix_ms(at)).bind(3, job_id);
+  if (st->step() != SQLITE_DONE) return impl_->write_failed("finishing an action run");
+  return sqlite3_changes(impl_->db.handle()) > 0;
+}
+
+Result<std::vector<ActionRun>> Store::action_runs(const std::string& action, const std::string& target,
+                                                  TimePoint since) {
+  auto st = impl_->db.prepare(std::string("SELECT ") + kActionRunColumns +
+                                  " FROM action_runs WHERE action = ? AND target = ? AND (started_ms >= ? OR "
+                                  "state = 'running') ORDER BY started_ms DESC, id DESC",
+                              "listing action runs");
+  if (!st) return tl::unexpected(st.error());
+  st->bind(1, action).bind(2, target).bind(3, to_unix_ms(since));
+  return collect_rows<ActionRun>(impl_->db, *st, "listing action runs",
+                                 [](const Statement& row) { return action_run_from_row(row); });
+}
+
 Result<std::optional<Silence>> Store::find_silence(const std::string& id) {
   auto st = impl_->db.prepare(std::string("SELECT ") + kSilenceColumns + " FROM silences WHERE id = ?",
                               "finding a silence");

@@ -143,7 +143,7 @@ TEST_CASE("vigie check prints a summary line per rule file when valid") {
   auto r = run_process({kBinary, "check", "-c", kExample});
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("rules/sentry.toml: 2 rules, 0 actions, 0 commands: ok") != std::string::npos);
-  CHECK(r.out.find("rules/actions.toml: 0 rules, 5 actions, 2 commands: ok") != std::string::npos);
+  CHECK(r.out.find("rules/actions.toml: 1 rule, 5 actions, 2 commands: ok") != std::string::npos);
 }
 
 TEST_CASE("vigie test passes on the shipped example tests") {

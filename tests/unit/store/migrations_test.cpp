@@ -35,6 +35,11 @@ void write_rows_at_version(const std::string& path, int version) {
         "INSERT INTO outbox (id, kind, payload, state, attempts, alert_id, created_ms, updated_ms) VALUES "
         "('job-1', 'notify', '{\"channel\":\"#ops\"}', 'dispatched', 1, 1, 1767225600000, 1767225600500)");
   }
+  if (version >= 7) {
+    raw.exec(
+        "INSERT INTO action_runs (action, target, job_id, requested_by, state, started_ms) VALUES "
+        "('restart-app', 'app=shop-api', 'action:req-1', 'U024BE7LH', 'running', 1767225600000)");
+  }
 }
 
 void check_rows_from_version(Store& s, int version) {
@@ -63,6 +68,20 @@ void check_rows_from_version(Store& s, int version) {
     CHECK((*j)->state == "dispatched");
     CHECK((*j)->payload == nlohmann::json{{"channel", "#ops"}});
   }
+  if (version >= 7) {
+    auto runs = s.action_runs("restart-app", "app=shop-api", from_unix_ms(1767225600000));
+    REQUIRE(runs);
+    REQUIRE(runs->size() == 1);
+    CHECK((*runs)[0].state == "running");
+    CHECK((*runs)[0].requested_by == "U024BE7LH");
+  }
+  // Guardrail records work at any starting version once migrated (once: the file is reopened).
+  auto mine = s.action_runs("a", "t", from_unix_ms(0));
+  REQUIRE(mine);
+  if (!mine->empty()) return;
+  REQUIRE(s.start_action_run({"a", "t", "job-" + std::to_string(version), "U1", "running", from_unix_ms(1767225601000), std::nullopt}));
+  CHECK(*s.finish_action_run("job-" + std::to_string(version), "ok", from_unix_ms(1767225602000)));
+  CHECK_FALSE(*s.finish_action_run("job-" + std::to_string(version), "failed", from_unix_ms(1767225603000)));
 }
 
 // The schema as SQLite stores it, without the whitespace differences of ALTER-free migrations.

@@ -45,6 +45,8 @@ class ChatCommands {
   void set_rules(rules::RuleSetPtr rules) { rules_ = std::move(rules); }
   void set_access(Access access) { access_ = std::move(access); }
   void set_status_provider(StatusProvider provider) { status_ = std::move(provider); }
+  // `[actions] enabled`: false refuses every action before it is dispatched (the kill switch).
+  void set_actions_enabled(bool enabled) { actions_enabled_ = enabled; }
   // Values to blank out of audit rows and replies (the process's secrets).
   void set_secrets(std::shared_ptr<const SecretRegistry> secrets) { secrets_ = std::move(secrets); }
 
@@ -52,7 +54,9 @@ class ChatCommands {
   // reply and action jobs, request state, audit rows) is committed before this returns; the
   // output's jobs are for the dispatcher. nullopt for other events.
   std::optional<rules::EngineOutput> handle(const bus::Event& event);
-  // An `action` job finished: its outcome goes to the thread it came from and to the audit log.
+  // An `action` job finished: its outcome goes to the thread it came from and to the audit log,
+  // its guardrail record is closed, and an `action.finished` event is stored and evaluated (its
+  // transitions and jobs are in the output).
   rules::EngineOutput action_finished(const std::string& job_id, bool ok, const nlohmann::json& output,
                                       const std::string& reason);
   // Expires approval and confirmation requests whose time is up, announcing it.
@@ -72,6 +76,7 @@ class ChatCommands {
   Access access_;
   StatusProvider status_;
   std::shared_ptr<const SecretRegistry> secrets_;
+  bool actions_enabled_ = true;
 };
 
 // "… N more lines" after `max_lines` lines, inside a code block.

@@ -15,6 +15,7 @@
 #include "vigie/config/diagnostics.h"
 #include "vigie/config/options.h"
 #include "vigie/core/time.h"
+#include "vigie/rules/action_params.h"
 #include "vigie/rules/command_pattern.h"
 #include "vigie/rules/condition.h"
 #include "vigie/rules/rule_index.h"
@@ -81,8 +82,12 @@ struct ActionDef {
   Duration timeout{};
   bool dry_run = false;
   config::OptionValues options;               // the kind's own options, validated
-  std::map<std::string, Template> templates;  // kind options holding {{params}}, by option name
+  std::map<std::string, Template> templates;  // kind options holding {{params}}: "url", "argv[1]", "headers.X"
   std::vector<std::string> params;            // every parameter the templates use
+  std::map<std::string, ParamSpec> param_specs;  // declared types (`params`); the others are words
+
+  // The declared type of `param`, or a word.
+  const ParamSpec& param_spec(const std::string& param) const;
 };
 
 struct CommandDef {

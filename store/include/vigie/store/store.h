@@ -31,7 +31,7 @@ using Result = tl::expected<T, StoreError>;
 
 // The schema this build writes; PRAGMA user_version of an up-to-date file. docs/store.md lists
 // what each version added.
-inline constexpr int kSchemaVersion = 6;
+inline constexpr int kSchemaVersion = 7;
 
 struct OpenOptions {
   // How long a write waits for another connection's lock (another vigie process, `vigie events`
@@ -111,6 +111,18 @@ struct ChatRequest {
   nlohmann::json data = nlohmann::json::object();
   TimePoint created{}, expires{}, updated{};
   bool operator==(const ChatRequest&) const = default;
+};
+
+// One run of an action on one target (its resolved parameters), for the guardrails.
+struct ActionRun {
+  std::string action;
+  std::string target;  // "app=shop-api" (parameters sorted by name), "" without parameters
+  std::string job_id;
+  std::string requested_by;
+  std::string state = "running";  // running, ok, failed
+  TimePoint started;
+  std::optional<TimePoint> finished;
+  bool operator==(const ActionRun&) const = default;
 };
 
 struct AuditQuery {
@@ -201,6 +213,12 @@ class Store {
   Result<bool> save_chat_request(const ChatRequest& r);  // insert or replace by id
   Result<std::optional<ChatRequest>> find_chat_request(const std::string& id);
   Result<std::vector<ChatRequest>> open_chat_requests();  // awaiting_*, oldest first
+
+  // Action runs (guardrails). A job id already recorded is left as it is.
+  Result<bool> start_action_run(const ActionRun& run);
+  Result<bool> finish_action_run(const std::string& job_id, const std::string& state, TimePoint at);  // false: unknown
+  // The runs of `action` on `target` started at or after `since`, plus any still running; newest first.
+  Result<std::vector<ActionRun>> action_runs(const std::string& action, const std::string& target, TimePoint since);
 
   // Collector cursors.
   Result<std::optional<std::string>> cursor(const std::string& collector);

@@ -1,0 +1,141 @@
+// type = "http": one HTTP request built from the action's templates (rendered by the engine:
+// parameters are percent-encoded in the URL and JSON-escaped in the body), with secret headers
+// read on the worker, expected statuses, and Retry when the upstream says "not now" (429, 503).
+#include <algorithm>
+
+#include "../src/factories.h"
+#include "vigie/actions/kinds.h"
+
+namespace vigie::actions {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kMaxBodyShown = 4096;
+
+class HttpAction final : public Action {
+ public:
+  HttpAction(net::HttpClient& http, net::ClientRequest request, std::vector<std::string> secret_names,
+             std::vector<int> expect)
+      : http_(http), request_(std::move(request)), secret_names_(std::move(secret_names)), expect_(std::move(expect)) {}
+
+  StepResult run(const RunContext& ctx) override {
+    if (ctx.remaining() <= Duration{0}) return Fail{"no time left", "", json::object()};
+    auto r = http_.send(request_);
+    // Where, without the query (it may carry a token).
+    const std::string where =
+        request_.method + " " + request_.url.host + request_.url.target.substr(0, request_.url.target.find('?'));
+    if (!r) {
+      const bool idempotent = request_.method != "POST" && request_.method != "PATCH";
+      const bool before_sending = r.error().kind == net::ClientErrorKind::resolve ||
+                                  r.error().kind == net::ClientErrorKind::connect;
+      std::string why = where + ": " + std::string(net::client_error_name(r.error().kind)) + ": " + r.error().message;
+      // A request that may have reached the upstream is not sent twice unless it is idempotent.
+      if (r.error().retryable() && (before_sending || idempotent)) return Retry{Duration{0}, why};
+      return Fail{why, "", json::object()};
+    }
+    const int status = r->status;
+    json details = {{"status", status}};
+    std::string body = r->body.substr(0, kMaxBodyShown);
+    if (r->body.size() > kMaxBodyShown) body += "\n… (" + std::to_string(r->body.size() - kMaxBodyShown) + " more bytes)";
+    const std::string output = "HTTP " + std::to_string(status) + (body.empty() ? "" : "\n" + body);
+    if (expected(status)) return Ok{output, details};
+    if (status == 429 || status == 503) {
+      Duration after{0};
+      if (auto ra = r->header("Retry-After")) {
+        try {
+          after = Duration{std::clamp<std::int64_t>(std::stoll(*ra), 0, 3600) * 1000};
+        } catch (const std::exception&) {
+        }
+      }
+      return Retry{after, where + " answered " + std::to_string(status)};
+    }
+    return Fail{where + " answered " + std::to_string(status), output, details};
+  }
+
+  std::string describe() const override {
+    std::string out = request_.method + " " + request_.url.to_string() + "\n";
+    for (const auto& [name, value] : request_.headers) {
+      const net::CaseInsensitiveLess less;
+      const bool secret = std::any_of(secret_names_.begin(), secret_names_.end(),
+                                      [&](const std::string& s) { return !less(s, name) && !less(name, s); });
+      out += name + ": " + (secret ? std::string("(secret)") : value) + "\n";
+    }
+    if (!request_.body.empty()) out += "\n" + request_.body;
+    return out;
+  }
+
+ private:
+  bool expected(int status) const {
+    if (expect_.empty()) return status >= 200 && status < 300;
+    return std::find(expect_.begin(), expect_.end(), status) != expect_.end();
+  }
+
+  net::HttpClient& http_;
+  net::ClientRequest request_;
+  std::vector<std::string> secret_names_;
+  std::vector<int> expect_;
+};
+
+}  // namespace
+
+tl::expected<std::unique_ptr<Action>, std::string> make_http_action(const ActionRequest& request, ActionContext& ctx) {
+  const ActionOptions& o = request.options;
+  if (auto ok = o.check(http_options()); !ok) return tl::unexpected(ok.error());
+  net::ClientRequest req;
+  req.method = o.string("method", "POST");
+  const std::string url = o.string("url");
+  auto parsed = net::parse_url(url);
+  if (!parsed || (parsed->scheme != "http" && parsed->scheme != "https")) {
+    return tl::unexpected("'url' is not an http(s) URL after rendering: '" + url + "'");
+  }
+  req.url = *parsed;
+  for (const auto& [name, value] : o.table("headers")) {
+    if (value.find_first_of("\r\n") != std::string::npos) {
+      return tl::unexpected("header '" + name + "' holds a line break after rendering");
+    }
+    req.headers[name] = value;
+  }
+  std::vector<std::string> secret_names;
+  if (auto auth = o.secret("auth")) {
+    auto v = ctx.secret(*auth, "auth");
+    if (!v) return tl::unexpected(v.error());
+    req.headers["Authorization"] = *v;
+    secret_names.push_back("Authorization");
+  }
+  for (const auto& [name, source] : o.table("secret_headers")) {
+    config::SecretRef ref;
+    if (source.rfind("env:", 0) == 0) {
+      ref.env = source.substr(4);
+    } else if (source.rfind("file:", 0) == 0) {
+      ref.file = source.substr(5);
+    } else {
+      return tl::unexpected("secret header '" + name + "' must be \"env:VAR\" or \"file:/path\"");
+    }
+    auto v = ctx.secret(ref, name);
+    if (!v) return tl::unexpected(v.error());
+    req.headers[name] = *v;
+    secret_names.push_back(name);
+  }
+  req.body = o.string("body");
+  if (!req.body.empty()) {
+    if (json::parse(req.body, nullptr, false).is_discarded()) {
+      return tl::unexpected(std::string("'body' is not JSON after rendering"));
+    }
+    if (!req.headers.count("Content-Type")) req.headers["Content-Type"] = "application/json";
+  }
+  std::vector<int> expect;
+  for (const auto& s : o.strings("expect_status")) {
+    try {
+      std::size_t used = 0;
+      const int v = std::stoi(s, &used);
+      if (used != s.size() || v < 100 || v > 599) throw std::invalid_argument(s);
+      expect.push_back(v);
+    } catch (const std::exception&) {
+      return tl::unexpected("'expect_status' holds '" + s + "', which is not an HTTP status");
+    }
+  }
+  return std::make_unique<HttpAction>(ctx.http, std::move(req), std::move(secret_names), std::move(expect));
+}
+
+}  // namespace vigie::actions
