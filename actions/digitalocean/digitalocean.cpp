@@ -18,7 +18,7 @@ using nlohmann::json;
 
 constexpr std::string_view kService = "DigitalOcean";
 
-class DigitalOceanProvider final : public Provider {
+class DigitalOceanProvider final : public provider::SecretProvider {
  public:
   DigitalOceanProvider(std::string name, std::string base_url, std::string token)
       : name_(std::move(name)), base_url_(std::move(base_url)), token_(std::move(token)) {}
@@ -174,8 +174,7 @@ class DropletAction final : public Action {
 ActionFactory::result_type make_droplet_action(const ActionRequest& request, ActionContext& ctx, std::string type,
                                                const config::OptionTable& table) {
   if (auto valid = request.options.check(table); !valid) return tl::unexpected(valid.error());
-  auto provider = ctx.providers.get<DigitalOceanProvider>(request.options.string("provider", "digitalocean"),
-                                                          "digitalocean");
+  auto provider = provider::usable_provider<DigitalOceanProvider>(request, ctx, "digitalocean");
   if (!provider) return tl::unexpected(provider.error());
   auto droplet = provider::required(request.options, "droplet_id");
   if (!droplet) return tl::unexpected(droplet.error());
@@ -190,13 +189,12 @@ ActionFactory::result_type make_droplet_action(const ActionRequest& request, Act
 }  // namespace
 
 ProviderFactory::result_type make_digitalocean_provider(const ProviderSpec& spec, ProviderContext& ctx) {
-  auto ref = spec.options.secret("token");
-  if (!ref) return tl::unexpected(std::string("token is required"));
-  auto token = ctx.secret(*ref, "token");
-  if (!token) return tl::unexpected(token.error());
+  auto token = provider::read_provider_secret(spec, ctx, "token");
   const std::string base = spec.options.string("base_url", "https://api.digitalocean.com");
   if (auto url = provider::endpoint(base, ""); !url) return tl::unexpected(url.error());
-  return std::make_shared<DigitalOceanProvider>(spec.name, base, std::move(*token));
+  auto made = std::make_shared<DigitalOceanProvider>(spec.name, base, std::move(token.value));
+  made->set_secret_error(std::move(token.error));
+  return made;
 }
 
 ActionFactory::result_type make_digitalocean_reboot(const ActionRequest& request, ActionContext& ctx) {

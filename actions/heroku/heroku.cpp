@@ -19,7 +19,7 @@ using nlohmann::json;
 constexpr std::string_view kService = "Heroku";
 constexpr const char* kAccept = "application/vnd.heroku+json; version=3";
 
-class HerokuProvider final : public Provider {
+class HerokuProvider final : public provider::SecretProvider {
  public:
   HerokuProvider(std::string name, std::string base_url, std::string token)
       : name_(std::move(name)), base_url_(std::move(base_url)), token_(std::move(token)) {}
@@ -81,19 +81,18 @@ class HerokuAction final : public Action {
 };
 
 tl::expected<HerokuProvider*, std::string> provider_of(const ActionRequest& request, ActionContext& ctx) {
-  return ctx.providers.get<HerokuProvider>(request.options.string("provider", "heroku"), "heroku");
+  return provider::usable_provider<HerokuProvider>(request, ctx, "heroku");
 }
 
 }  // namespace
 
 ProviderFactory::result_type make_heroku_provider(const ProviderSpec& spec, ProviderContext& ctx) {
-  auto ref = spec.options.secret("token");
-  if (!ref) return tl::unexpected(std::string("token is required"));
-  auto token = ctx.secret(*ref, "token");
-  if (!token) return tl::unexpected(token.error());
+  auto token = provider::read_provider_secret(spec, ctx, "token");
   const std::string base = spec.options.string("base_url", "https://api.heroku.com");
   if (auto url = provider::endpoint(base, ""); !url) return tl::unexpected(url.error());
-  return std::make_shared<HerokuProvider>(spec.name, base, std::move(*token));
+  auto made = std::make_shared<HerokuProvider>(spec.name, base, std::move(token.value));
+  made->set_secret_error(std::move(token.error));
+  return made;
 }
 
 ActionFactory::result_type make_heroku_restart(const ActionRequest& request, ActionContext& ctx) {

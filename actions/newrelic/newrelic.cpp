@@ -16,7 +16,7 @@ using nlohmann::json;
 
 constexpr std::string_view kService = "NewRelic";
 
-class NewRelicProvider final : public Provider {
+class NewRelicProvider final : public provider::SecretProvider {
  public:
   NewRelicProvider(std::string name, std::string base_url, std::string key, std::string header)
       : name_(std::move(name)), base_url_(std::move(base_url)), key_(std::move(key)), header_(std::move(header)) {}
@@ -65,7 +65,7 @@ ActionFactory::result_type make_incident_update(const ActionRequest& request, Ac
                                                 std::string_view what, std::string verb,
                                                 const config::OptionTable& table) {
   if (auto valid = request.options.check(table); !valid) return tl::unexpected(valid.error());
-  auto provider = ctx.providers.get<NewRelicProvider>(request.options.string("provider", "newrelic"), "newrelic");
+  auto provider = provider::usable_provider<NewRelicProvider>(request, ctx, "newrelic");
   if (!provider) return tl::unexpected(provider.error());
   auto incident = provider::required(request.options, "incident_id");
   if (!incident) return tl::unexpected(incident.error());
@@ -85,14 +85,13 @@ ActionFactory::result_type make_incident_update(const ActionRequest& request, Ac
 }  // namespace
 
 ProviderFactory::result_type make_newrelic_provider(const ProviderSpec& spec, ProviderContext& ctx) {
-  auto ref = spec.options.secret("api_key");
-  if (!ref) return tl::unexpected(std::string("api_key is required"));
-  auto key = ctx.secret(*ref, "api_key");
-  if (!key) return tl::unexpected(key.error());
+  auto key = provider::read_provider_secret(spec, ctx, "api_key");
   const std::string base = spec.options.string("base_url", "https://api.newrelic.com");
   if (auto url = provider::endpoint(base, ""); !url) return tl::unexpected(url.error());
-  return std::make_shared<NewRelicProvider>(spec.name, base, std::move(*key),
+  auto made = std::make_shared<NewRelicProvider>(spec.name, base, std::move(key.value),
                                             spec.options.string("key_header", "Api-Key"));
+  made->set_secret_error(std::move(key.error));
+  return made;
 }
 
 ActionFactory::result_type make_newrelic_ack(const ActionRequest& request, ActionContext& ctx) {

@@ -34,7 +34,7 @@ struct Session {
   TimePoint expires;
 };
 
-class RackspaceProvider final : public Provider {
+class RackspaceProvider final : public provider::SecretProvider {
  public:
   RackspaceProvider(std::string name, std::string identity_url, std::string username, std::string api_key,
                     std::string region)
@@ -179,19 +179,18 @@ class RackspaceReboot final : public Action {
 }  // namespace
 
 ProviderFactory::result_type make_rackspace_provider(const ProviderSpec& spec, ProviderContext& ctx) {
-  auto ref = spec.options.secret("api_key");
-  if (!ref) return tl::unexpected(std::string("api_key is required"));
-  auto key = ctx.secret(*ref, "api_key");
-  if (!key) return tl::unexpected(key.error());
+  auto key = provider::read_provider_secret(spec, ctx, "api_key");
   const std::string identity = spec.options.string("identity_url", "https://identity.api.rackspacecloud.com/v2.0");
   if (auto url = provider::endpoint(identity, "tokens", "identity_url"); !url) return tl::unexpected(url.error());
-  return std::make_shared<RackspaceProvider>(spec.name, identity, spec.options.string("username"), std::move(*key),
+  auto made = std::make_shared<RackspaceProvider>(spec.name, identity, spec.options.string("username"), std::move(key.value),
                                              spec.options.string("region"));
+  made->set_secret_error(std::move(key.error));
+  return made;
 }
 
 ActionFactory::result_type make_rackspace_reboot(const ActionRequest& request, ActionContext& ctx) {
   if (auto valid = request.options.check(rackspace_reboot_options()); !valid) return tl::unexpected(valid.error());
-  auto provider = ctx.providers.get<RackspaceProvider>(request.options.string("provider", "rackspace"), "rackspace");
+  auto provider = provider::usable_provider<RackspaceProvider>(request, ctx, "rackspace");
   if (!provider) return tl::unexpected(provider.error());
   auto server = provider::required(request.options, "server_id");
   if (!server) return tl::unexpected(server.error());

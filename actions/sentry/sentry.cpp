@@ -15,7 +15,7 @@ using nlohmann::json;
 
 constexpr std::string_view kService = "Sentry";
 
-class SentryProvider final : public Provider {
+class SentryProvider final : public provider::SecretProvider {
  public:
   SentryProvider(std::string name, std::string base_url, std::string token, std::string organization)
       : name_(std::move(name)),
@@ -86,7 +86,7 @@ class SentryUpdate final : public Action {
 ActionFactory::result_type make_update(const ActionRequest& request, ActionContext& ctx, json body,
                                        std::string verb, const config::OptionTable& table) {
   if (auto valid = request.options.check(table); !valid) return tl::unexpected(valid.error());
-  auto provider = ctx.providers.get<SentryProvider>(request.options.string("provider", "sentry"), "sentry");
+  auto provider = provider::usable_provider<SentryProvider>(request, ctx, "sentry");
   if (!provider) return tl::unexpected(provider.error());
   auto issue = provider::required(request.options, "issue_id");
   if (!issue) return tl::unexpected(issue.error());
@@ -110,13 +110,12 @@ ActionFactory::result_type make_update(const ActionRequest& request, ActionConte
 }  // namespace
 
 ProviderFactory::result_type make_sentry_provider(const ProviderSpec& spec, ProviderContext& ctx) {
-  auto ref = spec.options.secret("token");
-  if (!ref) return tl::unexpected(std::string("token is required"));
-  auto token = ctx.secret(*ref, "token");
-  if (!token) return tl::unexpected(token.error());
+  auto token = provider::read_provider_secret(spec, ctx, "token");
   const std::string base = spec.options.string("base_url", "https://sentry.io");
   if (auto url = provider::endpoint(base, ""); !url) return tl::unexpected(url.error());
-  return std::make_shared<SentryProvider>(spec.name, base, std::move(*token), spec.options.string("organization"));
+  auto made = std::make_shared<SentryProvider>(spec.name, base, std::move(token.value), spec.options.string("organization"));
+  made->set_secret_error(std::move(token.error));
+  return made;
 }
 
 ActionFactory::result_type make_sentry_resolve(const ActionRequest& request, ActionContext& ctx) {

@@ -125,6 +125,23 @@ StepResult http_failure(std::string_view service, const net::ClientResponse& res
   return Fail{std::move(reason), {}, std::move(details)};
 }
 
+ProviderSecret read_provider_secret(const ProviderSpec& spec, ProviderContext& ctx, std::string_view option) {
+  ProviderSecret out;
+  auto ref = spec.options.secret(option);
+  if (!ref) {
+    out.error = std::string(option) + " is not set";
+  } else if (auto value = ctx.secret(*ref, option)) {
+    out.value = std::move(*value);
+  } else {
+    out.error = value.error();
+  }
+  if (!out.error.empty()) {
+    ctx.log.warn("provider unusable until its secret can be read",
+                 {{"provider", spec.name}, {"error", out.error}});
+  }
+  return out;
+}
+
 tl::expected<std::string, std::string> required(const ActionOptions& options, std::string_view name) {
   std::string value = options.string(name);
   if (value.empty()) return tl::unexpected("option '" + std::string(name) + "' is empty");

@@ -45,6 +45,39 @@ struct FailureHints {
 StepResult http_failure(std::string_view service, const net::ClientResponse& response, TimePoint now,
                         const FailureHints& hints);
 
+// A provider's secret read when the worker starts. A secret that cannot be read (its variable
+// unset, its file missing) does not stop the worker: alerts and the other providers still work.
+// It is logged once, and every action using the provider fails saying why.
+struct ProviderSecret {
+  std::string value;
+  std::string error;  // non-empty: unusable, and why (never the value)
+};
+ProviderSecret read_provider_secret(const ProviderSpec& spec, ProviderContext& ctx, std::string_view option);
+
+// The base of the presets' providers: remembers why its secret could not be read.
+class SecretProvider : public Provider {
+ public:
+  const std::string& secret_error() const { return secret_error_; }
+  void set_secret_error(std::string error) { secret_error_ = std::move(error); }
+
+ private:
+  std::string secret_error_;
+};
+
+// The provider `name` (the action's `provider` option or `fallback`) as a T, usable: an error
+// naming the section when it is missing, of another kind, or its secret could not be read.
+template <class T>
+tl::expected<T*, std::string> usable_provider(const ActionRequest& request, ActionContext& ctx,
+                                              std::string_view kind) {
+  const std::string name = request.options.string("provider", std::string(kind));
+  auto p = ctx.providers.get<T>(name, kind);
+  if (!p) return p;
+  if (!(*p)->secret_error().empty()) {
+    return tl::unexpected("[providers." + name + "] is unusable: " + (*p)->secret_error());
+  }
+  return p;
+}
+
 // The value of a string option, or an error naming it when empty (after templating).
 tl::expected<std::string, std::string> required(const ActionOptions& options, std::string_view name);
 

@@ -44,7 +44,11 @@ struct Harness {
     for (auto& [k, v] : options) spec.options.set(k, v, {});
     for (auto& [k, v] : secret_env) {
       const std::string var = "VIGIE_TEST_" + name + "_" + k;
-      ::setenv(var.c_str(), v.c_str(), 1);
+      if (v.empty()) {
+        ::unsetenv(var.c_str());  // "" stands for a variable that is not set
+      } else {
+        ::setenv(var.c_str(), v.c_str(), 1);
+      }
       spec.options.set(k, config::SecretRef{var, "", {}}, {});
     }
     ProviderContext ctx{*http, clock, *secrets, logging.logger("provider")};
@@ -539,4 +543,24 @@ TEST_CASE("a provider of another kind is refused by name") {
   auto a = h.make("heroku.restart", {{"app", "x"}, {"provider", "docker"}});
   REQUIRE_FALSE(a);
   CHECK(a.error() == "[providers.docker] is a docker provider, not heroku");
+}
+
+TEST_CASE("a provider whose secret cannot be read still builds, and its actions fail saying which variable") {
+  Harness h;
+  h.provider("heroku", "heroku", {{"base_url", "http://127.0.0.1:9"}}, {{"token", ""}});
+  auto a = h.make("heroku.restart", {{"app", "shop-api"}});
+  REQUIRE_FALSE(a);
+  CHECK(a.error().find("[providers.heroku] is unusable: ") == 0);
+  CHECK(a.error().find("VIGIE_TEST_heroku_token") != std::string::npos);
+  CHECK(h.log_out.str().find("provider unusable until its secret can be read") != std::string::npos);
+}
+
+TEST_CASE("an option the kind does not declare is refused by the factory") {
+  Harness h;
+  vigie::testing::FakeDocker docker;
+  h.provider("docker", "docker", {{"socket", docker.socket_path()}});
+  auto a = h.make("docker.restart", {{"container", "web"}, {"signal", "SIGHUP"}});
+  REQUIRE_FALSE(a);
+  CHECK(a.error().find("'signal'") != std::string::npos);
+  CHECK(docker.requests().empty());
 }
