@@ -16,6 +16,7 @@
 #include "fake_rackspace.h"
 #include "fake_sentry_api.h"
 #include "vigie/actions/action.h"
+#include "vigie/actions/runner.h"
 #include "vigie/core/clock.h"
 #include "vigie/net/http_client.h"
 
@@ -563,4 +564,44 @@ TEST_CASE("an option the kind does not declare is refused by the factory") {
   REQUIRE_FALSE(a);
   CHECK(a.error().find("'signal'") != std::string::npos);
   CHECK(docker.requests().empty());
+}
+
+// ---- through the worker's ActionRunner -----------------------------------------------------------
+
+TEST_CASE("the ActionRunner drives digitalocean.reboot: a 429 waits until ratelimit-reset, then the polls run on the FakeClock") {
+  Harness h;
+  vigie::testing::FakeDigitalOcean d("do");
+  d.add_droplet("42");
+  d.finish_after(2);
+  h.provider("digitalocean", "digitalocean", {{"base_url", d.base_url()}}, {{"token", "do"}});
+  d.rate_limit_next(to_unix_ms(h.clock.system_now()) / 1000 + 30);
+  ActionRunner runner(std::move(h.providers), *h.http, *h.secrets, h.clock, h.logging.logger("runner"),
+                      RunnerOptions{0, 3, Duration{2'000}, 65'536});
+  std::vector<bus::JobResult> results;
+  runner.submit(bus::Job{"action:r1", "action",
+                         json{{"action", "reboot-worker"},
+                              {"type", "digitalocean.reboot"},
+                              {"options", {{"droplet_id", "42"}, {"poll_interval", "5s"}}},
+                              {"params", json::object()},
+                              {"timeout_ms", 600'000},
+                              {"dry_run", false}},
+                         1, Duration{600'000}},
+                [&](bus::JobResult r) { results.push_back(std::move(r)); });
+  const auto start = h.clock.steady_now();
+  auto next = runner.pump();
+  REQUIRE(next);
+  CHECK(*next - start == std::chrono::seconds(30));  // the 429's reset, not the runner's backoff
+  CHECK(d.actions().empty());
+  for (int i = 0; i < 10 && results.empty(); ++i) {
+    auto due = runner.pump();
+    if (!due) break;
+    h.clock.advance(std::chrono::duration_cast<Duration>(*due - h.clock.steady_now()));
+  }
+  runner.pump();
+  REQUIRE(results.size() == 1);
+  CHECK(results[0].outcome == bus::JobOutcome::ok);
+  CHECK(results[0].output["details"]["status"] == "completed");
+  CHECK(d.actions() == std::vector<std::string>{"42:reboot"});  // one reboot, whatever the waits
+  CHECK(d.polls() == 3);
+  CHECK(h.clock.steady_now() - start == std::chrono::seconds(30 + 15));
 }
