@@ -50,9 +50,10 @@ class DropletAction final : public Action {
   }
 
   std::string describe() const override {
-    return "POST " + url("v2/droplets/" + net::url_encode(droplet_) + "/actions") + " {\"type\":\"" + type_ +
-           "\"} (Authorization: Bearer ***), then GET /v2/actions/{id} every " + format_duration(interval_) +
-           " until completed, at most " + format_duration(timeout_);
+    return "POST " + url("v2/droplets/" + net::url_encode(droplet_) + "/actions") +
+           " {\"type\":\"" + type_ +
+           "\"} (Authorization: Bearer ***), then GET /v2/actions/{id} every " +
+           format_duration(interval_) + " until completed, at most " + format_duration(timeout_);
   }
 
  private:
@@ -69,7 +70,8 @@ class DropletAction final : public Action {
   }
 
   StepResult start(const RunContext& ctx) {
-    auto target = provider::endpoint(provider_.base_url(), "v2/droplets/" + net::url_encode(droplet_) + "/actions");
+    auto target = provider::endpoint(provider_.base_url(),
+                                     "v2/droplets/" + net::url_encode(droplet_) + "/actions");
     if (!target) return Fail{target.error(), {}, {}};
     net::ClientRequest r;
     r.method = "POST";
@@ -84,13 +86,17 @@ class DropletAction final : public Action {
     }
     const json action = parse_action(response->body);
     if (!action.is_object() || !action.contains("id")) {
-      return Fail{"DigitalOcean answered " + std::to_string(response->status) + " without an action object", {}, {}};
+      return Fail{
+          "DigitalOcean answered " + std::to_string(response->status) + " without an action object",
+          {},
+          {}};
     }
     json state{{"action_id", action["id"]},
                {"since_ms", to_unix_ms(ctx.clock.system_now())},
                {"polls", 0}};
-    return finished(action, ctx, state).value_or(
-        Pending{interval_, state, label(action) + " " + action.value("status", "in-progress")});
+    return finished(action, ctx, state)
+        .value_or(
+            Pending{interval_, state, label(action) + " " + action.value("status", "in-progress")});
   }
 
   StepResult poll(const RunContext& ctx, json state) {
@@ -101,8 +107,8 @@ class DropletAction final : public Action {
     auto waited = ctx.clock.system_now() - since;
     auto give_up = [&](const std::string& last) -> StepResult {
       return Fail{"droplet " + droplet_ + ": " + type_ + " action " + id + " not finished after " +
-                      format_duration(std::chrono::duration_cast<Duration>(waited)) + " (poll_timeout " +
-                      format_duration(timeout_) + "; last: " + last + ")",
+                      format_duration(std::chrono::duration_cast<Duration>(waited)) +
+                      " (poll_timeout " + format_duration(timeout_) + "; last: " + last + ")",
                   {},
                   json{{"action_id", state["action_id"]}, {"polls", state["polls"]}}};
     };
@@ -120,22 +126,26 @@ class DropletAction final : public Action {
       trouble = "DigitalOcean answered " + std::to_string(response->status) + ": " +
                 provider::error_text(response->body);
       if (response->status == 429) {
-        wait = std::max(wait, provider::retry_wait(*response, ctx.clock.system_now(), "ratelimit-reset", interval_));
+        wait = std::max(wait, provider::retry_wait(*response, ctx.clock.system_now(),
+                                                   "ratelimit-reset", interval_));
       }
     } else if (response->status < 200 || response->status >= 300) {
       return provider::http_failure(kService, *response, ctx.clock.system_now(), hints());
     } else {
       const json action = parse_action(response->body);
-      if (!action.is_object()) return Fail{"DigitalOcean answered without an action object", {}, {}};
+      if (!action.is_object())
+        return Fail{"DigitalOcean answered without an action object", {}, {}};
       if (auto done = finished(action, ctx, state)) return *done;
       trouble = action.value("status", "in-progress");
     }
     if (waited >= timeout_) return give_up(trouble);
-    return Pending{wait, state, "droplet " + droplet_ + ": " + type_ + " action " + id + " " + trouble};
+    return Pending{wait, state,
+                   "droplet " + droplet_ + ": " + type_ + " action " + id + " " + trouble};
   }
 
   // Ok or Fail once the action has ended; nothing while it is in progress.
-  std::optional<StepResult> finished(const json& action, const RunContext& ctx, const json& state) const {
+  std::optional<StepResult> finished(const json& action, const RunContext& ctx,
+                                     const json& state) const {
     const std::string status = action.value("status", "");
     if (status == "in-progress" || status.empty()) return std::nullopt;
     json details{{"action_id", action["id"]},
@@ -149,7 +159,8 @@ class DropletAction final : public Action {
     if (status == "completed") {
       return Ok{label(action) + " completed after " + format_duration(took), std::move(details)};
     }
-    return Fail{label(action) + " ended " + status + " (DigitalOcean gives no reason: see the droplet's history)",
+    return Fail{label(action) + " ended " + status +
+                    " (DigitalOcean gives no reason: see the droplet's history)",
                 {},
                 std::move(details)};
   }
@@ -171,8 +182,8 @@ class DropletAction final : public Action {
   std::string auth_hint_ = provider_.auth_hint();
 };
 
-ActionFactory::result_type make_droplet_action(const ActionRequest& request, ActionContext& ctx, std::string type,
-                                               const config::OptionTable& table) {
+ActionFactory::result_type make_droplet_action(const ActionRequest& request, ActionContext& ctx,
+                                               std::string type, const config::OptionTable& table) {
   if (auto valid = request.options.check(table); !valid) return tl::unexpected(valid.error());
   auto provider = provider::usable_provider<DigitalOceanProvider>(request, ctx, "digitalocean");
   if (!provider) return tl::unexpected(provider.error());
@@ -181,14 +192,17 @@ ActionFactory::result_type make_droplet_action(const ActionRequest& request, Act
   if (droplet->find_first_not_of("0123456789") != std::string::npos) {
     return tl::unexpected("droplet_id '" + provider::one_line(*droplet, 40) + "' is not a number");
   }
-  const Duration interval = std::max(request.options.duration("poll_interval", Duration(5'000)), Duration(100));
+  const Duration interval =
+      std::max(request.options.duration("poll_interval", Duration(5'000)), Duration(100));
   const Duration timeout = request.options.duration("poll_timeout", Duration(300'000));
-  return std::make_unique<DropletAction>(**provider, ctx.http, *droplet, std::move(type), interval, timeout);
+  return std::make_unique<DropletAction>(**provider, ctx.http, *droplet, std::move(type), interval,
+                                         timeout);
 }
 
 }  // namespace
 
-ProviderFactory::result_type make_digitalocean_provider(const ProviderSpec& spec, ProviderContext& ctx) {
+ProviderFactory::result_type make_digitalocean_provider(const ProviderSpec& spec,
+                                                        ProviderContext& ctx) {
   auto token = provider::read_provider_secret(spec, ctx, "token");
   const std::string base = spec.options.string("base_url", "https://api.digitalocean.com");
   if (auto url = provider::endpoint(base, ""); !url) return tl::unexpected(url.error());
@@ -197,11 +211,13 @@ ProviderFactory::result_type make_digitalocean_provider(const ProviderSpec& spec
   return made;
 }
 
-ActionFactory::result_type make_digitalocean_reboot(const ActionRequest& request, ActionContext& ctx) {
+ActionFactory::result_type make_digitalocean_reboot(const ActionRequest& request,
+                                                    ActionContext& ctx) {
   return make_droplet_action(request, ctx, "reboot", digitalocean_reboot_options());
 }
 
-ActionFactory::result_type make_digitalocean_power_cycle(const ActionRequest& request, ActionContext& ctx) {
+ActionFactory::result_type make_digitalocean_power_cycle(const ActionRequest& request,
+                                                         ActionContext& ctx) {
   return make_droplet_action(request, ctx, "power_cycle", digitalocean_power_cycle_options());
 }
 

@@ -61,7 +61,8 @@ class DockerRestart final : public Action {
       return result;
     }
     if (response->status == 204 || response->status == 200) {
-      return Ok{"Restarted container " + container_ + " (stop timeout " + std::to_string(stop_timeout_) + "s)",
+      return Ok{"Restarted container " + container_ + " (stop timeout " +
+                    std::to_string(stop_timeout_) + "s)",
                 json{{"container", container_}, {"status", response->status}}};
     }
     return provider::http_failure(kService, *response, ctx.clock.system_now(),
@@ -72,8 +73,8 @@ class DockerRestart final : public Action {
   }
 
   std::string describe() const override {
-    return "POST /containers/" + container_ + "/restart?t=" + std::to_string(stop_timeout_) + " on unix socket " +
-           provider_.socket();
+    return "POST /containers/" + container_ + "/restart?t=" + std::to_string(stop_timeout_) +
+           " on unix socket " + provider_.socket();
   }
 
  private:
@@ -90,19 +91,23 @@ ProviderFactory::result_type make_docker_provider(const ProviderSpec& spec, Prov
   // DOCKER_HOST's spelling is accepted too.
   if (socket.rfind("unix://", 0) == 0) socket = socket.substr(7);
   if (socket.empty() || socket[0] != '/') {
-    return tl::unexpected("socket '" + socket + "' must be an absolute path to the Engine API's unix socket");
+    return tl::unexpected("socket '" + socket +
+                          "' must be an absolute path to the Engine API's unix socket");
   }
   return std::make_shared<DockerProvider>(spec.name, std::move(socket), ctx.log);
 }
 
 ActionFactory::result_type make_docker_restart(const ActionRequest& request, ActionContext& ctx) {
-  if (auto valid = request.options.check(docker_restart_options()); !valid) return tl::unexpected(valid.error());
-  auto provider = ctx.providers.get<DockerProvider>(request.options.string("provider", "docker"), "docker");
+  if (auto valid = request.options.check(docker_restart_options()); !valid)
+    return tl::unexpected(valid.error());
+  auto provider =
+      ctx.providers.get<DockerProvider>(request.options.string("provider", "docker"), "docker");
   if (!provider) return tl::unexpected(provider.error());
   auto container = provider::required(request.options, "container");
   if (!container) return tl::unexpected(container.error());
   const std::int64_t t = request.options.integer("stop_timeout", 10);
-  if (t < 0 || t > 3600) return tl::unexpected(std::string("stop_timeout must be between 0 and 3600 seconds"));
+  if (t < 0 || t > 3600)
+    return tl::unexpected(std::string("stop_timeout must be between 0 and 3600 seconds"));
   return std::make_unique<DockerRestart>(**provider, *container, t);
 }
 

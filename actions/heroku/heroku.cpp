@@ -60,10 +60,12 @@ class HerokuAction final : public Action {
     }
     json details = details_;
     details["status"] = response->status;
-    if (auto remaining = response->header("RateLimit-Remaining")) details["ratelimit_remaining"] = *remaining;
+    if (auto remaining = response->header("RateLimit-Remaining"))
+      details["ratelimit_remaining"] = *remaining;
     const json body = json::parse(response->body, nullptr, false);
     if (body.is_object() && body.contains("quantity")) details["formation"] = body;
-    return Ok{done_ + " (Heroku answered " + std::to_string(response->status) + ")", std::move(details)};
+    return Ok{done_ + " (Heroku answered " + std::to_string(response->status) + ")",
+              std::move(details)};
   }
 
   std::string describe() const override {
@@ -80,7 +82,8 @@ class HerokuAction final : public Action {
   json details_;
 };
 
-tl::expected<HerokuProvider*, std::string> provider_of(const ActionRequest& request, ActionContext& ctx) {
+tl::expected<HerokuProvider*, std::string> provider_of(const ActionRequest& request,
+                                                       ActionContext& ctx) {
   return provider::usable_provider<HerokuProvider>(request, ctx, "heroku");
 }
 
@@ -96,7 +99,8 @@ ProviderFactory::result_type make_heroku_provider(const ProviderSpec& spec, Prov
 }
 
 ActionFactory::result_type make_heroku_restart(const ActionRequest& request, ActionContext& ctx) {
-  if (auto valid = request.options.check(heroku_restart_options()); !valid) return tl::unexpected(valid.error());
+  if (auto valid = request.options.check(heroku_restart_options()); !valid)
+    return tl::unexpected(valid.error());
   auto provider = provider_of(request, ctx);
   if (!provider) return tl::unexpected(provider.error());
   auto app = provider::required(request.options, "app");
@@ -110,15 +114,18 @@ ActionFactory::result_type make_heroku_restart(const ActionRequest& request, Act
   r.method = "DELETE";
   r.url = *url;
   r.headers = (*provider)->headers();
-  std::string done = dyno.empty() ? "Restarted all dynos of " + *app : "Restarted dyno " + dyno + " of " + *app;
-  std::string not_found = dyno.empty() ? "app '" + *app + "'" : "app '" + *app + "' or dyno '" + dyno + "'";
+  std::string done =
+      dyno.empty() ? "Restarted all dynos of " + *app : "Restarted dyno " + dyno + " of " + *app;
+  std::string not_found =
+      dyno.empty() ? "app '" + *app + "'" : "app '" + *app + "' or dyno '" + dyno + "'";
   json details{{"app", *app}, {"dyno", dyno.empty() ? json(nullptr) : json(dyno)}};
   return std::make_unique<HerokuAction>(**provider, ctx.http, std::move(r), std::move(done),
                                         std::move(not_found), std::move(details));
 }
 
 ActionFactory::result_type make_heroku_scale(const ActionRequest& request, ActionContext& ctx) {
-  if (auto valid = request.options.check(heroku_scale_options()); !valid) return tl::unexpected(valid.error());
+  if (auto valid = request.options.check(heroku_scale_options()); !valid)
+    return tl::unexpected(valid.error());
   auto provider = provider_of(request, ctx);
   if (!provider) return tl::unexpected(provider.error());
   auto app = provider::required(request.options, "app");
@@ -132,15 +139,17 @@ ActionFactory::result_type make_heroku_scale(const ActionRequest& request, Actio
   json body = json::object();
   if (!quantity_text.empty()) {
     int quantity = -1;
-    auto [ptr, ec] = std::from_chars(quantity_text.data(), quantity_text.data() + quantity_text.size(), quantity);
+    auto [ptr, ec] = std::from_chars(quantity_text.data(),
+                                     quantity_text.data() + quantity_text.size(), quantity);
     if (ec != std::errc() || ptr != quantity_text.data() + quantity_text.size() || quantity < 0) {
-      return tl::unexpected("quantity '" + provider::one_line(quantity_text, 40) + "' is not a whole number of dynos");
+      return tl::unexpected("quantity '" + provider::one_line(quantity_text, 40) +
+                            "' is not a whole number of dynos");
     }
     body["quantity"] = quantity;
   }
   if (!size.empty()) body["size"] = size;
-  auto url = provider::endpoint((*provider)->base_url(),
-                                "apps/" + net::url_encode(*app) + "/formation/" + net::url_encode(type));
+  auto url = provider::endpoint((*provider)->base_url(), "apps/" + net::url_encode(*app) +
+                                                             "/formation/" + net::url_encode(type));
   if (!url) return tl::unexpected(url.error());
   net::ClientRequest r;
   r.method = "PATCH";
@@ -153,7 +162,8 @@ ActionFactory::result_type make_heroku_scale(const ActionRequest& request, Actio
   if (body.contains("size")) done += (body.contains("quantity") ? " × " : " ") + size;
   json details{{"app", *app}, {"process_type", type}};
   return std::make_unique<HerokuAction>(**provider, ctx.http, std::move(r), std::move(done),
-                                        "app '" + *app + "' or process type '" + type + "'", std::move(details));
+                                        "app '" + *app + "' or process type '" + type + "'",
+                                        std::move(details));
 }
 
 }  // namespace vigie::actions

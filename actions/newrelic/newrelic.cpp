@@ -19,7 +19,10 @@ constexpr std::string_view kService = "NewRelic";
 class NewRelicProvider final : public provider::SecretProvider {
  public:
   NewRelicProvider(std::string name, std::string base_url, std::string key, std::string header)
-      : name_(std::move(name)), base_url_(std::move(base_url)), key_(std::move(key)), header_(std::move(header)) {}
+      : name_(std::move(name)),
+        base_url_(std::move(base_url)),
+        key_(std::move(key)),
+        header_(std::move(header)) {}
 
   const std::string& name() const { return name_; }
   const std::string& base_url() const { return base_url_; }
@@ -31,9 +34,12 @@ class NewRelicProvider final : public provider::SecretProvider {
 
 class IncidentUpdate final : public Action {
  public:
-  IncidentUpdate(const NewRelicProvider& provider, net::HttpClient& http, net::ClientRequest request,
-                 std::string incident, std::string verb)
-      : provider_(provider), http_(http), request_(std::move(request)), incident_(std::move(incident)),
+  IncidentUpdate(const NewRelicProvider& provider, net::HttpClient& http,
+                 net::ClientRequest request, std::string incident, std::string verb)
+      : provider_(provider),
+        http_(http),
+        request_(std::move(request)),
+        incident_(std::move(incident)),
         verb_(std::move(verb)) {}
 
   StepResult run(const RunContext& ctx) override {
@@ -46,7 +52,8 @@ class IncidentUpdate final : public Action {
                                      .auth_hint = auth_hint_,
                                      .not_found_hint = "incident " + incident_});
     }
-    return Ok{verb_ + " NewRelic incident " + incident_, json{{"incident_id", incident_}, {"status", response->status}}};
+    return Ok{verb_ + " NewRelic incident " + incident_,
+              json{{"incident_id", incident_}, {"status", response->status}}};
   }
 
   std::string describe() const override {
@@ -70,26 +77,29 @@ ActionFactory::result_type make_incident_update(const ActionRequest& request, Ac
   auto incident = provider::required(request.options, "incident_id");
   if (!incident) return tl::unexpected(incident.error());
   if (incident->find_first_not_of("0123456789") != std::string::npos) {
-    return tl::unexpected("incident_id '" + provider::one_line(*incident, 40) + "' is not a number");
+    return tl::unexpected("incident_id '" + provider::one_line(*incident, 40) +
+                          "' is not a number");
   }
-  auto url = provider::endpoint((*provider)->base_url(),
-                                "v2/alerts_incidents/" + *incident + "/" + std::string(what) + ".json");
+  auto url = provider::endpoint((*provider)->base_url(), "v2/alerts_incidents/" + *incident + "/" +
+                                                             std::string(what) + ".json");
   if (!url) return tl::unexpected(url.error());
   net::ClientRequest r;
   r.method = "PUT";
   r.url = *url;
   r.headers = (*provider)->headers();
-  return std::make_unique<IncidentUpdate>(**provider, ctx.http, std::move(r), *incident, std::move(verb));
+  return std::make_unique<IncidentUpdate>(**provider, ctx.http, std::move(r), *incident,
+                                          std::move(verb));
 }
 
 }  // namespace
 
-ProviderFactory::result_type make_newrelic_provider(const ProviderSpec& spec, ProviderContext& ctx) {
+ProviderFactory::result_type make_newrelic_provider(const ProviderSpec& spec,
+                                                    ProviderContext& ctx) {
   auto key = provider::read_provider_secret(spec, ctx, "api_key");
   const std::string base = spec.options.string("base_url", "https://api.newrelic.com");
   if (auto url = provider::endpoint(base, ""); !url) return tl::unexpected(url.error());
   auto made = std::make_shared<NewRelicProvider>(spec.name, base, std::move(key.value),
-                                            spec.options.string("key_header", "Api-Key"));
+                                                 spec.options.string("key_header", "Api-Key"));
   made->set_secret_error(std::move(key.error));
   return made;
 }

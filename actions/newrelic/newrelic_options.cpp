@@ -19,8 +19,10 @@ constexpr std::array<OptionSpec, 2> kIncident{{
     {"incident_id", OptionType::string, "", true, "Incident id (a {{param}} template)"},
     {"provider", OptionType::string, "newrelic", false, "[providers.<name>] to use"},
 }};
-constexpr config::OptionTable kProviderTable{"newrelic", "NewRelic REST API credentials", kProvider};
-constexpr config::OptionTable kAckTable{"newrelic.ack", "Acknowledge a NewRelic incident", kIncident};
+constexpr config::OptionTable kProviderTable{"newrelic", "NewRelic REST API credentials",
+                                             kProvider};
+constexpr config::OptionTable kAckTable{"newrelic.ack", "Acknowledge a NewRelic incident",
+                                        kIncident};
 constexpr config::OptionTable kCloseTable{"newrelic.close", "Close a NewRelic incident", kIncident};
 }  // namespace
 const config::OptionTable& newrelic_provider_options() { return kProviderTable; }

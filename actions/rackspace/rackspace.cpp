@@ -36,8 +36,8 @@ struct Session {
 
 class RackspaceProvider final : public provider::SecretProvider {
  public:
-  RackspaceProvider(std::string name, std::string identity_url, std::string username, std::string api_key,
-                    std::string region)
+  RackspaceProvider(std::string name, std::string identity_url, std::string username,
+                    std::string api_key, std::string region)
       : name_(std::move(name)),
         identity_url_(std::move(identity_url)),
         username_(std::move(username)),
@@ -67,9 +67,13 @@ class RackspaceProvider final : public provider::SecretProvider {
     r.method = "POST";
     r.url = *target;
     r.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
-    r.body = json{{"auth", {{"RAX-KSKEY:apiKeyCredentials", {{"username", username_}, {"apiKey", api_key_}}}}}}.dump();
+    r.body =
+        json{{"auth",
+              {{"RAX-KSKEY:apiKeyCredentials", {{"username", username_}, {"apiKey", api_key_}}}}}}
+            .dump();
     auto response = http.send(r);
-    if (!response) return tl::unexpected(provider::transport_failure("Rackspace identity", response.error()));
+    if (!response)
+      return tl::unexpected(provider::transport_failure("Rackspace identity", response.error()));
     if (response->status != 200) {
       return tl::unexpected(provider::http_failure(
           "Rackspace identity", *response, now,
@@ -81,7 +85,8 @@ class RackspaceProvider final : public provider::SecretProvider {
     const json j = json::parse(response->body, nullptr, false);
     const json* access = j.is_object() && j.contains("access") ? &j["access"] : nullptr;
     if (!access || !access->contains("token") || !(*access)["token"].contains("id")) {
-      return tl::unexpected(StepResult(Fail{"Rackspace identity answered without a token", {}, {}}));
+      return tl::unexpected(
+          StepResult(Fail{"Rackspace identity answered without a token", {}, {}}));
     }
     Session s;
     s.token = (*access)["token"].value("id", "");
@@ -93,7 +98,9 @@ class RackspaceProvider final : public provider::SecretProvider {
       if (service.value("type", "") != "compute") continue;
       // Rackspace lists first-gen servers too; the OpenStack one is cloudServersOpenStack.
       const std::string service_name = service.value("name", "");
-      if (service_name != "cloudServersOpenStack" && service_name != "nova" && service_name != "compute") continue;
+      if (service_name != "cloudServersOpenStack" && service_name != "nova" &&
+          service_name != "compute")
+        continue;
       for (const auto& ep : service.value("endpoints", json::array())) {
         const std::string region = upper(ep.value("region", ""));
         regions.push_back(region);
@@ -103,12 +110,11 @@ class RackspaceProvider final : public provider::SecretProvider {
     if (s.compute_url.empty()) {
       std::string known;
       for (const auto& r : regions) known += (known.empty() ? "" : ", ") + r;
-      return tl::unexpected(StepResult(Fail{"no Cloud Servers endpoint for region " + region_ +
-                                                " in the service catalog (regions: " +
-                                                (known.empty() ? "none" : known) + "): check region of [providers." +
-                                                name_ + "]",
-                                            {},
-                                            {}}));
+      return tl::unexpected(StepResult(Fail{
+          "no Cloud Servers endpoint for region " + region_ + " in the service catalog (regions: " +
+              (known.empty() ? "none" : known) + "): check region of [providers." + name_ + "]",
+          {},
+          {}}));
     }
     return s;
   }
@@ -121,7 +127,8 @@ class RackspaceProvider final : public provider::SecretProvider {
 
 class RackspaceReboot final : public Action {
  public:
-  RackspaceReboot(RackspaceProvider& provider, net::HttpClient& http, std::string server, std::string type)
+  RackspaceReboot(RackspaceProvider& provider, net::HttpClient& http, std::string server,
+                  std::string type)
       : provider_(provider), http_(http), server_(std::move(server)), type_(std::move(type)) {}
 
   StepResult run(const RunContext& ctx) override {
@@ -129,7 +136,8 @@ class RackspaceReboot final : public Action {
     for (int round = 0; round < 2; ++round) {
       auto session = provider_.session(http_, now, round > 0);
       if (!session) return session.error();
-      auto target = provider::endpoint(session->compute_url, "servers/" + net::url_encode(server_) + "/action",
+      auto target = provider::endpoint(session->compute_url,
+                                       "servers/" + net::url_encode(server_) + "/action",
                                        "the catalog's publicURL");
       if (!target) return Fail{target.error(), {}, {}};
       net::ClientRequest r;
@@ -145,29 +153,32 @@ class RackspaceReboot final : public Action {
       if (response->status == 202 || response->status == 204 || response->status == 200) {
         return Ok{"Rebooted server " + server_ + " (" + type_ + ") in " + provider_.region() +
                       " (Rackspace answered " + std::to_string(response->status) + ")",
-                  json{{"server_id", server_}, {"type", type_}, {"region", provider_.region()},
+                  json{{"server_id", server_},
+                       {"type", type_},
+                       {"region", provider_.region()},
                        {"status", response->status}}};
       }
       if (response->status == 409) {
-        return Fail{"Rackspace refused the " + type_ + " reboot of server " + server_ + " (409): " +
-                        provider::error_text(response->body) +
+        return Fail{"Rackspace refused the " + type_ + " reboot of server " + server_ +
+                        " (409): " + provider::error_text(response->body) +
                         ". The server is already rebooting or not ACTIVE; wait for it to settle" +
                         (type_ == "SOFT" ? ", or use reboot_type = \"HARD\"" : ""),
                     {},
                     json{{"status", 409}, {"server_id", server_}}};
       }
-      return provider::http_failure(kService, *response, now,
-                                    {.reset_header = {},
-                                     .rate_limit_fallback = Duration(60'000),
-                                     .auth_hint = "the token was refused twice: check the account's roles",
-                                     .not_found_hint = "server " + server_ + " in " + provider_.region()});
+      return provider::http_failure(
+          kService, *response, now,
+          {.reset_header = {},
+           .rate_limit_fallback = Duration(60'000),
+           .auth_hint = "the token was refused twice: check the account's roles",
+           .not_found_hint = "server " + server_ + " in " + provider_.region()});
     }
     return Fail{"Rackspace refused a fresh token", {}, {}};
   }
 
   std::string describe() const override {
-    return "POST {" + provider_.region() + " Cloud Servers}/servers/" + server_ + "/action {\"reboot\":{\"type\":\"" +
-           type_ + "\"}} (X-Auth-Token: ***)";
+    return "POST {" + provider_.region() + " Cloud Servers}/servers/" + server_ +
+           "/action {\"reboot\":{\"type\":\"" + type_ + "\"}} (X-Auth-Token: ***)";
   }
 
  private:
@@ -178,18 +189,23 @@ class RackspaceReboot final : public Action {
 
 }  // namespace
 
-ProviderFactory::result_type make_rackspace_provider(const ProviderSpec& spec, ProviderContext& ctx) {
+ProviderFactory::result_type make_rackspace_provider(const ProviderSpec& spec,
+                                                     ProviderContext& ctx) {
   auto key = provider::read_provider_secret(spec, ctx, "api_key");
-  const std::string identity = spec.options.string("identity_url", "https://identity.api.rackspacecloud.com/v2.0");
-  if (auto url = provider::endpoint(identity, "tokens", "identity_url"); !url) return tl::unexpected(url.error());
-  auto made = std::make_shared<RackspaceProvider>(spec.name, identity, spec.options.string("username"), std::move(key.value),
-                                             spec.options.string("region"));
+  const std::string identity =
+      spec.options.string("identity_url", "https://identity.api.rackspacecloud.com/v2.0");
+  if (auto url = provider::endpoint(identity, "tokens", "identity_url"); !url)
+    return tl::unexpected(url.error());
+  auto made =
+      std::make_shared<RackspaceProvider>(spec.name, identity, spec.options.string("username"),
+                                          std::move(key.value), spec.options.string("region"));
   made->set_secret_error(std::move(key.error));
   return made;
 }
 
 ActionFactory::result_type make_rackspace_reboot(const ActionRequest& request, ActionContext& ctx) {
-  if (auto valid = request.options.check(rackspace_reboot_options()); !valid) return tl::unexpected(valid.error());
+  if (auto valid = request.options.check(rackspace_reboot_options()); !valid)
+    return tl::unexpected(valid.error());
   auto provider = provider::usable_provider<RackspaceProvider>(request, ctx, "rackspace");
   if (!provider) return tl::unexpected(provider.error());
   auto server = provider::required(request.options, "server_id");

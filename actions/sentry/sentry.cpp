@@ -17,7 +17,8 @@ constexpr std::string_view kService = "Sentry";
 
 class SentryProvider final : public provider::SecretProvider {
  public:
-  SentryProvider(std::string name, std::string base_url, std::string token, std::string organization)
+  SentryProvider(std::string name, std::string base_url, std::string token,
+                 std::string organization)
       : name_(std::move(name)),
         base_url_(std::move(base_url)),
         token_(std::move(token)),
@@ -36,7 +37,10 @@ class SentryUpdate final : public Action {
  public:
   SentryUpdate(const SentryProvider& provider, net::HttpClient& http, net::ClientRequest request,
                std::string issue, std::string verb)
-      : provider_(provider), http_(http), request_(std::move(request)), issue_(std::move(issue)),
+      : provider_(provider),
+        http_(http),
+        request_(std::move(request)),
+        issue_(std::move(issue)),
         verb_(std::move(verb)) {}
 
   StepResult run(const RunContext& ctx) override {
@@ -63,7 +67,8 @@ class SentryUpdate final : public Action {
   }
 
   std::string describe() const override {
-    return request_.method + " " + request_.url.to_string() + " " + request_.body + " (Authorization: Bearer ***)";
+    return request_.method + " " + request_.url.to_string() + " " + request_.body +
+           " (Authorization: Bearer ***)";
   }
 
  private:
@@ -80,7 +85,8 @@ class SentryUpdate final : public Action {
   net::HttpClient& http_;
   net::ClientRequest request_;
   std::string issue_, verb_;
-  std::string auth_hint_ = "check the token of [providers." + provider_.name() + "]: it needs event:write";
+  std::string auth_hint_ =
+      "check the token of [providers." + provider_.name() + "]: it needs event:write";
 };
 
 ActionFactory::result_type make_update(const ActionRequest& request, ActionContext& ctx, json body,
@@ -96,15 +102,18 @@ ActionFactory::result_type make_update(const ActionRequest& request, ActionConte
     return tl::unexpected("no organization: set organization in the action or in [providers." +
                           (*provider)->name() + "]");
   }
-  auto url = provider::endpoint((*provider)->base_url(), "api/0/organizations/" + net::url_encode(org) +
-                                                             "/issues/" + net::url_encode(*issue) + "/");
+  auto url =
+      provider::endpoint((*provider)->base_url(), "api/0/organizations/" + net::url_encode(org) +
+                                                      "/issues/" + net::url_encode(*issue) + "/");
   if (!url) return tl::unexpected(url.error());
   net::ClientRequest r;
   r.method = "PUT";
   r.url = *url;
-  r.headers = {{"Authorization", (*provider)->authorization()}, {"Content-Type", "application/json"}};
+  r.headers = {{"Authorization", (*provider)->authorization()},
+               {"Content-Type", "application/json"}};
   r.body = body.dump();
-  return std::make_unique<SentryUpdate>(**provider, ctx.http, std::move(r), *issue, std::move(verb));
+  return std::make_unique<SentryUpdate>(**provider, ctx.http, std::move(r), *issue,
+                                        std::move(verb));
 }
 
 }  // namespace
@@ -113,13 +122,15 @@ ProviderFactory::result_type make_sentry_provider(const ProviderSpec& spec, Prov
   auto token = provider::read_provider_secret(spec, ctx, "token");
   const std::string base = spec.options.string("base_url", "https://sentry.io");
   if (auto url = provider::endpoint(base, ""); !url) return tl::unexpected(url.error());
-  auto made = std::make_shared<SentryProvider>(spec.name, base, std::move(token.value), spec.options.string("organization"));
+  auto made = std::make_shared<SentryProvider>(spec.name, base, std::move(token.value),
+                                               spec.options.string("organization"));
   made->set_secret_error(std::move(token.error));
   return made;
 }
 
 ActionFactory::result_type make_sentry_resolve(const ActionRequest& request, ActionContext& ctx) {
-  return make_update(request, ctx, json{{"status", "resolved"}}, "Resolved", sentry_resolve_options());
+  return make_update(request, ctx, json{{"status", "resolved"}}, "Resolved",
+                     sentry_resolve_options());
 }
 
 ActionFactory::result_type make_sentry_ignore(const ActionRequest& request, ActionContext& ctx) {
@@ -127,7 +138,8 @@ ActionFactory::result_type make_sentry_ignore(const ActionRequest& request, Acti
   const Duration for_how_long = request.options.duration("ignore_duration", Duration(0));
   if (for_how_long.count() > 0) {
     // Sentry counts in minutes; anything shorter still ignores for one.
-    body["statusDetails"] = {{"ignoreDuration", std::max<std::int64_t>(1, for_how_long.count() / 60'000)}};
+    body["statusDetails"] = {
+        {"ignoreDuration", std::max<std::int64_t>(1, for_how_long.count() / 60'000)}};
   }
   return make_update(request, ctx, std::move(body), "Ignored", sentry_ignore_options());
 }

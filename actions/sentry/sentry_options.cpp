@@ -14,12 +14,14 @@ constexpr std::array<OptionSpec, 3> kProvider{{
     {"organization", OptionType::string, "", false, "Organization slug the actions use by default"},
 }};
 constexpr std::array<OptionSpec, 3> kResolve{{
-    {"issue_id", OptionType::string, "", true, "Issue id (a {{param}} template, e.g. {{issue_id}})"},
+    {"issue_id", OptionType::string, "", true,
+     "Issue id (a {{param}} template, e.g. {{issue_id}})"},
     {"organization", OptionType::string, "", false, "Organization slug; empty: the provider's"},
     {"provider", OptionType::string, "sentry", false, "[providers.<name>] to use"},
 }};
 constexpr std::array<OptionSpec, 4> kIgnore{{
-    {"issue_id", OptionType::string, "", true, "Issue id (a {{param}} template, e.g. {{issue_id}})"},
+    {"issue_id", OptionType::string, "", true,
+     "Issue id (a {{param}} template, e.g. {{issue_id}})"},
     {"organization", OptionType::string, "", false, "Organization slug; empty: the provider's"},
     {"ignore_duration", OptionType::duration, "", false,
      "Ignore for this long (statusDetails.ignoreDuration, in minutes); empty: until it escalates"},

@@ -17,7 +17,8 @@ std::string one_line(std::string_view text, std::size_t max) {
     const char c = text[i];
     if (c == '\r' || c == '\n') {
       while (!out.empty() && out.back() == ' ') out.pop_back();
-      if (!out.empty() && std::string_view(".!?:;").find(out.back()) == std::string_view::npos) out += '.';
+      if (!out.empty() && std::string_view(".!?:;").find(out.back()) == std::string_view::npos)
+        out += '.';
       space = !out.empty();
       continue;
     }
@@ -78,8 +79,8 @@ std::string error_text(const std::string& body) {
   return one_line(first_line, 200);
 }
 
-Duration retry_wait(const net::ClientResponse& response, TimePoint now, std::string_view reset_header,
-                    Duration fallback) {
+Duration retry_wait(const net::ClientResponse& response, TimePoint now,
+                    std::string_view reset_header, Duration fallback) {
   auto number = [](const std::string& text) -> std::optional<std::int64_t> {
     std::int64_t v = 0;
     const char* end = text.data() + text.size();
@@ -100,13 +101,14 @@ Duration retry_wait(const net::ClientResponse& response, TimePoint now, std::str
 
 StepResult transport_failure(std::string_view service, const net::ClientError& error) {
   std::string reason = "cannot reach " + std::string(service) + " (" +
-                       std::string(net::client_error_name(error.kind)) + "): " + one_line(error.message);
+                       std::string(net::client_error_name(error.kind)) +
+                       "): " + one_line(error.message);
   if (error.retryable()) return Retry{Duration(0), std::move(reason)};
   return Fail{std::move(reason), {}, {}};
 }
 
-StepResult http_failure(std::string_view service, const net::ClientResponse& response, TimePoint now,
-                        const FailureHints& hints) {
+StepResult http_failure(std::string_view service, const net::ClientResponse& response,
+                        TimePoint now, const FailureHints& hints) {
   const std::string text = error_text(response.body);
   std::string reason = std::string(service) + " answered " + std::to_string(response.status);
   if (!text.empty()) reason += ": " + text;
@@ -125,7 +127,8 @@ StepResult http_failure(std::string_view service, const net::ClientResponse& res
   return Fail{std::move(reason), {}, std::move(details)};
 }
 
-ProviderSecret read_provider_secret(const ProviderSpec& spec, ProviderContext& ctx, std::string_view option) {
+ProviderSecret read_provider_secret(const ProviderSpec& spec, ProviderContext& ctx,
+                                    std::string_view option) {
   ProviderSecret out;
   auto ref = spec.options.secret(option);
   if (!ref) {
@@ -142,7 +145,8 @@ ProviderSecret read_provider_secret(const ProviderSpec& spec, ProviderContext& c
   return out;
 }
 
-tl::expected<std::string, std::string> required(const ActionOptions& options, std::string_view name) {
+tl::expected<std::string, std::string> required(const ActionOptions& options,
+                                                std::string_view name) {
   std::string value = options.string(name);
   if (value.empty()) return tl::unexpected("option '" + std::string(name) + "' is empty");
   return value;

@@ -26,8 +26,8 @@ std::string error_text(const std::string& body);
 
 // How long a 429 asks to wait: Retry-After (seconds), else `reset_header` (epoch seconds: DO's
 // ratelimit-reset, Sentry's X-Sentry-Rate-Limit-Reset) minus `now`, else `fallback`. At least 1s.
-Duration retry_wait(const net::ClientResponse& response, TimePoint now, std::string_view reset_header,
-                    Duration fallback);
+Duration retry_wait(const net::ClientResponse& response, TimePoint now,
+                    std::string_view reset_header, Duration fallback);
 
 // A transport failure: Retry when ClientError::retryable(), else Fail. `service` names the
 // upstream ("Heroku"); the message never carries a header value.
@@ -42,8 +42,8 @@ struct FailureHints {
   std::string_view auth_hint;  // "check [providers.heroku] token"
   std::string not_found_hint;  // "app 'shop-api' or dyno 'web.1'"
 };
-StepResult http_failure(std::string_view service, const net::ClientResponse& response, TimePoint now,
-                        const FailureHints& hints);
+StepResult http_failure(std::string_view service, const net::ClientResponse& response,
+                        TimePoint now, const FailureHints& hints);
 
 // A provider's secret read when the worker starts. A secret that cannot be read (its variable
 // unset, its file missing) does not stop the worker: alerts and the other providers still work.
@@ -52,7 +52,8 @@ struct ProviderSecret {
   std::string value;
   std::string error;  // non-empty: unusable, and why (never the value)
 };
-ProviderSecret read_provider_secret(const ProviderSpec& spec, ProviderContext& ctx, std::string_view option);
+ProviderSecret read_provider_secret(const ProviderSpec& spec, ProviderContext& ctx,
+                                    std::string_view option);
 
 // The base of the presets' providers: remembers why its secret could not be read.
 class SecretProvider : public Provider {
@@ -79,7 +80,8 @@ tl::expected<T*, std::string> usable_provider(const ActionRequest& request, Acti
 }
 
 // The value of a string option, or an error naming it when empty (after templating).
-tl::expected<std::string, std::string> required(const ActionOptions& options, std::string_view name);
+tl::expected<std::string, std::string> required(const ActionOptions& options,
+                                                std::string_view name);
 
 // base_url with `path` appended, or an error naming the option when it does not parse.
 tl::expected<net::Url, std::string> endpoint(const std::string& base_url, std::string_view path,

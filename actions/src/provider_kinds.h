@@ -10,11 +10,15 @@ ProviderFactory::result_type make_heroku_provider(const ProviderSpec& spec, Prov
 ActionFactory::result_type make_heroku_restart(const ActionRequest& request, ActionContext& ctx);
 ActionFactory::result_type make_heroku_scale(const ActionRequest& request, ActionContext& ctx);
 
-ProviderFactory::result_type make_digitalocean_provider(const ProviderSpec& spec, ProviderContext& ctx);
-ActionFactory::result_type make_digitalocean_reboot(const ActionRequest& request, ActionContext& ctx);
-ActionFactory::result_type make_digitalocean_power_cycle(const ActionRequest& request, ActionContext& ctx);
+ProviderFactory::result_type make_digitalocean_provider(const ProviderSpec& spec,
+                                                        ProviderContext& ctx);
+ActionFactory::result_type make_digitalocean_reboot(const ActionRequest& request,
+                                                    ActionContext& ctx);
+ActionFactory::result_type make_digitalocean_power_cycle(const ActionRequest& request,
+                                                         ActionContext& ctx);
 
-ProviderFactory::result_type make_rackspace_provider(const ProviderSpec& spec, ProviderContext& ctx);
+ProviderFactory::result_type make_rackspace_provider(const ProviderSpec& spec,
+                                                     ProviderContext& ctx);
 ActionFactory::result_type make_rackspace_reboot(const ActionRequest& request, ActionContext& ctx);
 
 ProviderFactory::result_type make_docker_provider(const ProviderSpec& spec, ProviderContext& ctx);

@@ -51,7 +51,8 @@ std::vector<std::string> FakeDigitalOcean::actions() const {
 
 void FakeDigitalOcean::rate_limit_next(long long reset_epoch, std::optional<int> retry_after) {
   std::vector<std::pair<std::string, std::string>> headers{
-      {"ratelimit-limit", "5000"}, {"ratelimit-remaining", "0"},
+      {"ratelimit-limit", "5000"},
+      {"ratelimit-remaining", "0"},
       {"ratelimit-reset", std::to_string(reset_epoch)}};
   if (retry_after) headers.emplace_back("retry-after", std::to_string(*retry_after));
   upstream_.fail_next(429, R"({"id":"too_many_requests","message":"API Rate limit exceeded."})",
@@ -102,7 +103,8 @@ net::HttpResponse FakeDigitalOcean::answer(const RecordedRequest& r) {
   }
   // GET /v2/actions/{id} or /v2/droplets/{d}/actions/{id}
   const bool short_form = seg.size() == 3 && seg[0] == "v2" && seg[1] == "actions";
-  const bool long_form = seg.size() == 5 && seg[0] == "v2" && seg[1] == "droplets" && seg[3] == "actions";
+  const bool long_form =
+      seg.size() == 5 && seg[0] == "v2" && seg[1] == "droplets" && seg[3] == "actions";
   if (r.method == "GET" && (short_form || long_form)) {
     auto it = by_id_.find(seg.back());
     if (it == by_id_.end() || (long_form && it->second.droplet != seg[2])) {

@@ -37,7 +37,8 @@ std::vector<std::string> FakeDocker::restarts() const {
 net::HttpResponse FakeDocker::answer(const RecordedRequest& r) {
   auto seg = path_segments(r.path);
   // An optional version prefix: /v1.43/containers/...
-  if (!seg.empty() && seg[0].size() > 1 && seg[0][0] == 'v' && std::isdigit(static_cast<unsigned char>(seg[0][1]))) {
+  if (!seg.empty() && seg[0].size() > 1 && seg[0][0] == 'v' &&
+      std::isdigit(static_cast<unsigned char>(seg[0][1]))) {
     seg.erase(seg.begin());
   }
   auto message = [](int status, const std::string& text) {

@@ -54,8 +54,9 @@ FakeHeroku::Formation FakeHeroku::formation(const std::string& app, const std::s
 void FakeHeroku::rate_limit_next() {
   upstream_.fail_next(429,
                       json{{"id", "rate_limit"},
-                           {"message", "Your account reached the API rate limit\n"
-                                       "Please wait a few minutes before making new requests"}}
+                           {"message",
+                            "Your account reached the API rate limit\n"
+                            "Please wait a few minutes before making new requests"}}
                           .dump(),
                       {{"RateLimit-Remaining", "0"}});
 }
@@ -90,7 +91,8 @@ net::HttpResponse FakeHeroku::answer(const RecordedRequest& r) {
   // PATCH /apps/{app}/formation/{type} {"quantity":N,"size":"..."}
   if (seg[2] == "formation" && r.method == "PATCH" && seg.size() == 4) {
     auto f = app->second.formation.find(seg[3]);
-    if (f == app->second.formation.end()) return error(404, "not_found", "Couldn't find that formation.");
+    if (f == app->second.formation.end())
+      return error(404, "not_found", "Couldn't find that formation.");
     const json body = json::parse(r.body, nullptr, false);
     if (!body.is_object()) return error(400, "bad_request", "Invalid JSON in request body.");
     if (body.contains("quantity")) {

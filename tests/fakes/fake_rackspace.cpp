@@ -11,7 +11,8 @@ namespace {
 using nlohmann::json;
 
 net::HttpResponse fault(int status, const std::string& name, const std::string& message) {
-  return net::HttpResponse::json(status, json{{name, {{"message", message}, {"code", status}}}}.dump());
+  return net::HttpResponse::json(status,
+                                 json{{name, {{"message", message}, {"code", status}}}}.dump());
 }
 
 }  // namespace
@@ -40,7 +41,8 @@ int FakeRackspace::token_requests() const {
   return n;
 }
 
-void FakeRackspace::add_server(const std::string& region, const std::string& id, std::string status) {
+void FakeRackspace::add_server(const std::string& region, const std::string& id,
+                               std::string status) {
   upstream_.locked([&] { servers_[id] = Server{region, std::move(status)}; });
 }
 
@@ -56,7 +58,8 @@ std::vector<std::string> FakeRackspace::reboots() const {
 
 net::HttpResponse FakeRackspace::answer(const RecordedRequest& r) {
   const auto seg = path_segments(r.path);
-  if (r.method == "POST" && seg.size() == 2 && seg[0] == "v2.0" && seg[1] == "tokens") return tokens(r);
+  if (r.method == "POST" && seg.size() == 2 && seg[0] == "v2.0" && seg[1] == "tokens")
+    return tokens(r);
   if (seg.size() >= 3 && seg[0] == "compute") return compute(r, seg);
   return fault(404, "itemNotFound", "The resource could not be found.");
 }
@@ -64,8 +67,9 @@ net::HttpResponse FakeRackspace::answer(const RecordedRequest& r) {
 net::HttpResponse FakeRackspace::tokens(const RecordedRequest& r) {
   ++token_requests_;
   const json body = json::parse(r.body, nullptr, false);
-  const json creds = body.is_object() ? body.value(json::json_pointer("/auth/RAX-KSKEY:apiKeyCredentials"), json())
-                                      : json();
+  const json creds =
+      body.is_object() ? body.value(json::json_pointer("/auth/RAX-KSKEY:apiKeyCredentials"), json())
+                       : json();
   if (!creds.is_object()) {
     return fault(400, "badRequest", "Invalid json request body");
   }
@@ -76,19 +80,23 @@ net::HttpResponse FakeRackspace::tokens(const RecordedRequest& r) {
   valid_tokens_.insert(token);
   json endpoints = json::array();
   for (const char* region : {"DFW", "ORD", "IAD"}) {
-    endpoints.push_back({{"region", region},
-                         {"tenantId", tenant_},
-                         {"publicURL", compute_url(region)},
-                         {"versionInfo", "https://" + std::string(region) + ".servers.api.rackspacecloud.com/v2"},
-                         {"versionId", "2"}});
+    endpoints.push_back(
+        {{"region", region},
+         {"tenantId", tenant_},
+         {"publicURL", compute_url(region)},
+         {"versionInfo", "https://" + std::string(region) + ".servers.api.rackspacecloud.com/v2"},
+         {"versionId", "2"}});
   }
   json catalog = json::array();
   // Another service first, so a client must look the compute one up, not take the first.
   catalog.push_back({{"name", "cloudFiles"},
                      {"type", "object-store"},
                      {"endpoints",
-                      {{{"region", "DFW"}, {"tenantId", "MossoCloudFS_x"}, {"publicURL", upstream_.base_url() + "/files"}}}}});
-  catalog.push_back({{"name", "cloudServersOpenStack"}, {"type", "compute"}, {"endpoints", endpoints}});
+                      {{{"region", "DFW"},
+                        {"tenantId", "MossoCloudFS_x"},
+                        {"publicURL", upstream_.base_url() + "/files"}}}}});
+  catalog.push_back(
+      {{"name", "cloudServersOpenStack"}, {"type", "compute"}, {"endpoints", endpoints}});
   json access{{"access",
                {{"token",
                  {{"id", token},
@@ -100,12 +108,14 @@ net::HttpResponse FakeRackspace::tokens(const RecordedRequest& r) {
   return net::HttpResponse::json(200, access.dump());
 }
 
-net::HttpResponse FakeRackspace::compute(const RecordedRequest& r, const std::vector<std::string>& seg) {
+net::HttpResponse FakeRackspace::compute(const RecordedRequest& r,
+                                         const std::vector<std::string>& seg) {
   // /compute/{region}/v2/{tenant}/servers/{id}/action
   const auto token = r.header("X-Auth-Token");
   if (!token || !valid_tokens_.count(*token)) {
     return fault(401, "unauthorized",
-                 "This server could not verify that you are authorized to access the document you requested.");
+                 "This server could not verify that you are authorized to access the document you "
+                 "requested.");
   }
   if (seg.size() != 7 || seg[2] != "v2" || seg[3] != tenant_ || seg[4] != "servers" ||
       seg[6] != "action" || r.method != "POST") {
@@ -116,14 +126,19 @@ net::HttpResponse FakeRackspace::compute(const RecordedRequest& r, const std::ve
     return fault(404, "itemNotFound", "Instance could not be found");
   }
   const json body = json::parse(r.body, nullptr, false);
-  const std::string type = body.is_object() ? body.value(json::json_pointer("/reboot/type"), json("")).get<std::string>() : "";
+  const std::string type =
+      body.is_object() ? body.value(json::json_pointer("/reboot/type"), json("")).get<std::string>()
+                       : "";
   if (type != "SOFT" && type != "HARD") {
-    return fault(400, "badRequest", "Argument 'type' for reboot must be a string value 'HARD' or 'SOFT'");
+    return fault(400, "badRequest",
+                 "Argument 'type' for reboot must be a string value 'HARD' or 'SOFT'");
   }
   Server& server = it->second;
-  if (server.status == "REBOOT" || server.status == "HARD_REBOOT" || (type == "SOFT" && server.status != "ACTIVE")) {
-    std::string state = server.status == "REBOOT" || server.status == "HARD_REBOOT" ? "task_state rebooting"
-                                                                                     : "vm_state " + server.status;
+  if (server.status == "REBOOT" || server.status == "HARD_REBOOT" ||
+      (type == "SOFT" && server.status != "ACTIVE")) {
+    std::string state = server.status == "REBOOT" || server.status == "HARD_REBOOT"
+                            ? "task_state rebooting"
+                            : "vm_state " + server.status;
     for (auto& c : state) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return fault(409, "conflictingRequest",
                  "Cannot 'reboot' instance " + seg[5] + " while it is in " + state);

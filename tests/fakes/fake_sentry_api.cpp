@@ -36,11 +36,12 @@ void FakeSentryApi::set_read_only_token(std::string token) {
 }
 
 void FakeSentryApi::rate_limit_next(long long reset_epoch) {
-  upstream_.fail_next(429,
-                      R"({"detail":"You are attempting to use this endpoint too frequently. Limit is 40 requests in 1 seconds"})",
-                      {{"X-Sentry-Rate-Limit-Limit", "40"},
-                       {"X-Sentry-Rate-Limit-Remaining", "0"},
-                       {"X-Sentry-Rate-Limit-Reset", std::to_string(reset_epoch)}});
+  upstream_.fail_next(
+      429,
+      R"({"detail":"You are attempting to use this endpoint too frequently. Limit is 40 requests in 1 seconds"})",
+      {{"X-Sentry-Rate-Limit-Limit", "40"},
+       {"X-Sentry-Rate-Limit-Remaining", "0"},
+       {"X-Sentry-Rate-Limit-Reset", std::to_string(reset_epoch)}});
 }
 
 net::HttpResponse FakeSentryApi::answer(const RecordedRequest& r) {
@@ -61,13 +62,16 @@ net::HttpResponse FakeSentryApi::answer(const RecordedRequest& r) {
   const json body = json::parse(r.body, nullptr, false);
   if (!body.is_object()) return detail(400, "Invalid JSON");
   if (body.contains("status")) {
-    static const std::set<std::string> kStatuses{"resolved", "resolvedInNextRelease", "unresolved", "ignored"};
+    static const std::set<std::string> kStatuses{"resolved", "resolvedInNextRelease", "unresolved",
+                                                 "ignored"};
     if (!body["status"].is_string() || !kStatuses.count(body["status"].get<std::string>())) {
       return net::HttpResponse::json(
-          400, json{{"status", json::array({body["status"].dump() + " is not a valid choice."})}}.dump());
+          400, json{{"status", json::array({body["status"].dump() + " is not a valid choice."})}}
+                   .dump());
     }
-    it->second = body["status"].get<std::string>() == "resolvedInNextRelease" ? "resolved"
-                                                                               : body["status"].get<std::string>();
+    it->second = body["status"].get<std::string>() == "resolvedInNextRelease"
+                     ? "resolved"
+                     : body["status"].get<std::string>();
   }
   json issue{{"id", it->first},
              {"shortId", "SHOP-API-" + it->first},

@@ -33,7 +33,7 @@ class FakeSentryApi {
 
   std::string token_, org_, read_only_token_;
   std::map<std::string, std::string> issues_;  // id → status
-  FakeUpstream upstream_;  // last: its server thread uses the members above
+  FakeUpstream upstream_;                      // last: its server thread uses the members above
 };
 
 }  // namespace vigie::testing

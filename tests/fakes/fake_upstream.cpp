@@ -63,7 +63,8 @@ struct FakeUpstream::Impl {
       try {
         resp = handler(r);
       } catch (const std::exception& e) {
-        resp = net::HttpResponse::json(500, std::string(R"({"message":"fake failed: )") + e.what() + "\"}");
+        resp = net::HttpResponse::json(
+            500, std::string(R"({"message":"fake failed: )") + e.what() + "\"}");
       }
     }
     r.status = resp.status;
@@ -89,7 +90,7 @@ FakeUpstream::FakeUpstream(std::string name, Handler handler, std::string unix_s
   impl_->server = std::move(*server);
 }
 
-FakeUpstream::~FakeUpstream() { impl_->server->stop(std::chrono::milliseconds(500)); }
+FakeUpstream::~FakeUpstream() { impl_->server->stop(std::chrono::milliseconds(100)); }
 
 std::string FakeUpstream::base_url() const {
   if (!impl_->unix_socket.empty()) return "http://localhost";
@@ -104,7 +105,8 @@ std::vector<RecordedRequest> FakeUpstream::requests() const {
 std::size_t FakeUpstream::count(const std::string& method, const std::string& path_prefix) const {
   std::lock_guard lock(impl_->mutex);
   std::size_t n = 0;
-  for (const auto& r : impl_->requests) n += r.method == method && r.path.rfind(path_prefix, 0) == 0;
+  for (const auto& r : impl_->requests)
+    n += r.method == method && r.path.rfind(path_prefix, 0) == 0;
   return n;
 }
 

@@ -81,8 +81,9 @@ struct Harness {
     config::AccessConfig a;
     a.roles["oncall"] = {kAlice, kBob};
     chat->set_access(chat::Access(a));
-    dispatcher = std::make_unique<bus::JobDispatcher>(bus, bus::JobDispatcher::Options{"inproc://providers-jobs"}, clock,
-                                                      logging.logger("dispatch"));
+    dispatcher = std::make_unique<bus::JobDispatcher>(
+        bus, bus::JobDispatcher::Options{"inproc://providers-jobs"}, clock,
+        logging.logger("dispatch"));
     heroku.add_app("shop-api", {"web.1", "web.2"});
     // The worker's providers, built from [providers.heroku] as the daemon does.
     ::setenv("VIGIE_IT_HEROKU_TOKEN", "hk-integration-token", 1);
@@ -94,18 +95,21 @@ struct Harness {
     actions::ProviderContext pctx{*http, clock, logging.secrets(), logging.logger("providers")};
     auto providers = actions::build_providers({spec}, pctx);
     REQUIRE(providers);
-    auto runner = std::make_unique<actions::ActionRunner>(std::move(*providers), *http, logging.secrets(), clock,
-                                                          logging.logger("w1"), actions::RunnerOptions{1});
+    auto runner = std::make_unique<actions::ActionRunner>(
+        std::move(*providers), *http, logging.secrets(), clock, logging.logger("w1"),
+        actions::RunnerOptions{1});
     runner->start();
     auto* r = runner.get();
     bus::JobWorker::Options o{"inproc://providers-jobs", "w1"};
     o.capacity = 10;
     workers.push_back(std::make_unique<bus::JobWorker>(
         bus, o,
-        bus::JobWorker::AsyncHandler([r](const bus::Job& job, std::function<void(bus::JobResult)> done) {
-          if (job.kind == "action") return r->submit(job, std::move(done));
-          done({job.id, bus::JobOutcome::ok, json::object(), "", Duration{0}, ""});  // replies: delivered
-        }),
+        bus::JobWorker::AsyncHandler(
+            [r](const bus::Job& job, std::function<void(bus::JobResult)> done) {
+              if (job.kind == "action") return r->submit(job, std::move(done));
+              done({job.id, bus::JobOutcome::ok, json::object(), "", Duration{0},
+                    ""});  // replies: delivered
+            }),
         clock, logging.logger("w1")));
     runners.push_back(std::move(runner));
   }
@@ -119,7 +123,8 @@ struct Harness {
   void deliver(rules::EngineOutput o) {
     REQUIRE(o.ok);
     for (auto& j : o.jobs) {
-      dispatcher->dispatch({j.id, j.kind, j.payload, 1, Duration{j.payload.value("timeout_ms", std::int64_t{60'000})}});
+      dispatcher->dispatch({j.id, j.kind, j.payload, 1,
+                            Duration{j.payload.value("timeout_ms", std::int64_t{60'000})}});
       jobs.push_back(std::move(j));
     }
   }
@@ -130,7 +135,8 @@ struct Harness {
     for (int i = 0; i < 5000; ++i) {
       for (const auto& r : dispatcher->poll()) {
         deliver(engine->job_finished(r.job_id, r.outcome == bus::JobOutcome::ok, r.output));
-        deliver(chat->action_finished(r.job_id, r.outcome == bus::JobOutcome::ok, r.output, r.reason));
+        deliver(
+            chat->action_finished(r.job_id, r.outcome == bus::JobOutcome::ok, r.output, r.reason));
       }
       if (pred()) return true;
       std::this_thread::sleep_for(1ms);
@@ -188,7 +194,9 @@ struct Harness {
 
 }  // namespace
 
-TEST_CASE("button, approval, heroku.restart against the fake Heroku, output in the thread, alert resolved") {
+TEST_CASE(
+    "button, approval, heroku.restart against the fake Heroku, output in the thread, alert "
+    "resolved") {
   Harness h;
   bus::Event down;
   down.source = "test";
@@ -200,7 +208,8 @@ TEST_CASE("button, approval, heroku.restart against the fake Heroku, output in t
   const std::int64_t alert = open[0].id;
   REQUIRE(h.store->set_slack_message({alert, "C0OPS", "1700000000.000200", false}));
 
-  h.click(kAlice, std::string(actions::slack::kActionRunPrefix) + "restart-app", std::to_string(alert));
+  h.click(kAlice, std::string(actions::slack::kActionRunPrefix) + "restart-app",
+          std::to_string(alert));
   CHECK(h.of_kind("action").empty());
   CHECK(h.heroku.requests().empty());  // nothing before the approval
   const std::string req = h.request_id();
@@ -237,7 +246,9 @@ TEST_CASE("button, approval, heroku.restart against the fake Heroku, output in t
   CHECK((*resolved)->state == "resolved");
 }
 
-TEST_CASE("a Heroku error fails the run with the provider's reason in the thread, and the alert stays open") {
+TEST_CASE(
+    "a Heroku error fails the run with the provider's reason in the thread, and the alert stays "
+    "open") {
   Harness h;
   bus::Event down;
   down.source = "test";
@@ -246,7 +257,8 @@ TEST_CASE("a Heroku error fails the run with the provider's reason in the thread
   h.event(down);
   const std::int64_t alert = (*h.store->open_alerts())[0].id;
   REQUIRE(h.store->set_slack_message({alert, "C0OPS", "1700000000.000300", false}));
-  h.click(kAlice, std::string(actions::slack::kActionRunPrefix) + "restart-app", std::to_string(alert));
+  h.click(kAlice, std::string(actions::slack::kActionRunPrefix) + "restart-app",
+          std::to_string(alert));
   h.click(kBob, std::string(chat::kActionApprove), h.request_id());
   REQUIRE(h.of_kind("action").size() == 1);
   const std::string job = h.of_kind("action")[0].id;
@@ -259,7 +271,8 @@ TEST_CASE("a Heroku error fails the run with the provider's reason in the thread
   bool explained = false;
   REQUIRE(h.run_until([&] {
     for (const auto& r : h.of_kind("reply")) {
-      if (r.payload.value("text", "").find("Couldn't find that app.") != std::string::npos) explained = true;
+      if (r.payload.value("text", "").find("Couldn't find that app.") != std::string::npos)
+        explained = true;
     }
     return explained;
   }));

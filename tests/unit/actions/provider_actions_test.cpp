@@ -37,7 +37,8 @@ struct Harness {
 
   // Adds [providers.<name>] of `type` from string options; `secret_env` maps a secret option to
   // the value its environment variable holds.
-  void provider(const std::string& name, const std::string& type, std::map<std::string, std::string> options,
+  void provider(const std::string& name, const std::string& type,
+                std::map<std::string, std::string> options,
                 std::map<std::string, std::string> secret_env = {}) {
     ProviderSpec spec;
     spec.name = name;
@@ -86,7 +87,8 @@ struct Harness {
     json state;
     bool has_state = false;
     for (int i = 1; i <= max_steps; ++i) {
-      RunContext ctx{clock, clock.steady_now() + std::chrono::minutes(30), 1, has_state ? &state : nullptr};
+      RunContext ctx{clock, clock.steady_now() + std::chrono::minutes(30), 1,
+                     has_state ? &state : nullptr};
       StepResult r = a.run(ctx);
       if (steps) *steps = i;
       auto* pending = std::get_if<Pending>(&r);
@@ -130,7 +132,9 @@ bool one_line(const std::string& s) { return s.find('\n') == std::string::npos &
 
 // ---- Heroku ---------------------------------------------------------------------------------
 
-TEST_CASE("heroku.restart of one dyno sends DELETE /apps/app/dynos/dyno with the v3 Accept and the Bearer token") {
+TEST_CASE(
+    "heroku.restart of one dyno sends DELETE /apps/app/dynos/dyno with the v3 Accept and the "
+    "Bearer token") {
   Harness h;
   vigie::testing::FakeHeroku heroku("hk-secret");
   heroku.add_app("shop-api", {"web.1", "web.2", "worker.1"});
@@ -166,9 +170,12 @@ TEST_CASE("heroku.restart without a dyno restarts every dyno of the app") {
 TEST_CASE("heroku.scale PATCHes the formation with quantity and size as JSON") {
   Harness h;
   vigie::testing::FakeHeroku heroku("hk");
-  heroku.add_app("shop-api", {"web.1"}, {{"web", {1, "standard-1X"}}, {"worker", {1, "standard-1X"}}});
+  heroku.add_app("shop-api", {"web.1"},
+                 {{"web", {1, "standard-1X"}}, {"worker", {1, "standard-1X"}}});
   h.provider("heroku", "heroku", {{"base_url", heroku.base_url()}}, {{"token", "hk"}});
-  auto a = h.action("heroku.scale", {{"app", "shop-api"}, {"process_type", "worker"}, {"quantity", "3"},
+  auto a = h.action("heroku.scale", {{"app", "shop-api"},
+                                     {"process_type", "worker"},
+                                     {"quantity", "3"},
                                      {"size", "standard-2X"}});
   const auto& done = ok(h.step(*a));
   CHECK(done.details["formation"]["quantity"] == 3);
@@ -205,7 +212,8 @@ TEST_CASE("Heroku error bodies become one-line reasons naming what to check") {
   }
   SECTION("an unknown dyno") {
     h.provider("heroku", "heroku", {{"base_url", heroku.base_url()}}, {{"token", "right-token"}});
-    const auto& f = fail(h.step(*h.action("heroku.restart", {{"app", "shop-api"}, {"dyno", "web.9"}})));
+    const auto& f =
+        fail(h.step(*h.action("heroku.restart", {{"app", "shop-api"}, {"dyno", "web.9"}})));
     CHECK(f.reason.find("Couldn't find that dyno.") != std::string::npos);
     CHECK(f.reason.find("dyno 'web.9'") != std::string::npos);
   }
@@ -213,7 +221,8 @@ TEST_CASE("Heroku error bodies become one-line reasons naming what to check") {
     h.provider("heroku", "heroku", {{"base_url", heroku.base_url()}}, {{"token", "wrong-token"}});
     const auto& f = fail(h.step(*h.action("heroku.restart", {{"app", "shop-api"}})));
     CHECK(f.reason ==
-          "Heroku answered 401: unauthorized: Invalid credentials provided. (check the token of [providers.heroku])");
+          "Heroku answered 401: unauthorized: Invalid credentials provided. (check the token of "
+          "[providers.heroku])");
     CHECK(f.reason.find("wrong-token") == std::string::npos);
   }
 }
@@ -228,7 +237,8 @@ TEST_CASE("a Heroku 429 is a Retry after a minute with the rate-limit message on
   const auto& r = retry(h.step(*a));
   CHECK(r.after == std::chrono::minutes(1));
   CHECK(one_line(r.reason));
-  CHECK(r.reason.find("rate_limit: Your account reached the API rate limit. Please wait a few minutes") !=
+  CHECK(r.reason.find(
+            "rate_limit: Your account reached the API rate limit. Please wait a few minutes") !=
         std::string::npos);
   CHECK(heroku.restarts().empty());
   // The retry succeeds.
@@ -236,12 +246,15 @@ TEST_CASE("a Heroku 429 is a Retry after a minute with the rate-limit message on
   CHECK(heroku.restarts().size() == 1);
 }
 
-TEST_CASE("a 5xx is a Retry, an unreachable provider a Retry, an action naming no provider section fails to build") {
+TEST_CASE(
+    "a 5xx is a Retry, an unreachable provider a Retry, an action naming no provider section fails "
+    "to build") {
   Harness h;
   vigie::testing::FakeHeroku heroku("hk");
   heroku.add_app("shop-api", {"web.1"});
   h.provider("heroku", "heroku", {{"base_url", heroku.base_url()}}, {{"token", "hk"}});
-  heroku.upstream().fail_next(503, R"({"id":"unavailable","message":"Heroku API is temporarily unavailable."})");
+  heroku.upstream().fail_next(
+      503, R"({"id":"unavailable","message":"Heroku API is temporarily unavailable."})");
   CHECK(retry(h.step(*h.action("heroku.restart", {{"app", "shop-api"}}))).reason ==
         "Heroku answered 503: unavailable: Heroku API is temporarily unavailable.");
   auto missing = h.make("heroku.restart", {{"app", "shop-api"}, {"provider", "heroku-eu"}});
@@ -251,12 +264,14 @@ TEST_CASE("a 5xx is a Retry, an unreachable provider a Retry, an action naming n
 
 // ---- DigitalOcean -----------------------------------------------------------------------------
 
-TEST_CASE("digitalocean.reboot POSTs the action, then polls it on the injected clock until completed") {
+TEST_CASE(
+    "digitalocean.reboot POSTs the action, then polls it on the injected clock until completed") {
   Harness h;
   vigie::testing::FakeDigitalOcean d("do-secret");
   d.add_droplet("317245");
   d.finish_after(3);
-  h.provider("digitalocean", "digitalocean", {{"base_url", d.base_url()}}, {{"token", "do-secret"}});
+  h.provider("digitalocean", "digitalocean", {{"base_url", d.base_url()}},
+             {{"token", "do-secret"}});
   auto a = h.action("digitalocean.reboot", {{"droplet_id", "317245"}, {"poll_interval", "5s"}});
   const auto start = h.clock.steady_now();
   int steps = 0;
@@ -300,7 +315,8 @@ TEST_CASE("the DigitalOcean poll loop is bounded by poll_timeout") {
   d.add_droplet("42");
   d.finish_after(1000);
   h.provider("digitalocean", "digitalocean", {{"base_url", d.base_url()}}, {{"token", "do"}});
-  auto a = h.action("digitalocean.reboot", {{"droplet_id", "42"}, {"poll_interval", "10s"}, {"poll_timeout", "1m"}});
+  auto a = h.action("digitalocean.reboot",
+                    {{"droplet_id", "42"}, {"poll_interval", "10s"}, {"poll_timeout", "1m"}});
   int steps = 0;
   const auto& f = fail(h.drive(*a, &steps));
   CHECK(steps == 7);  // the POST, then polls at 10s .. 60s: the one at 60s gives up
@@ -308,7 +324,9 @@ TEST_CASE("the DigitalOcean poll loop is bounded by poll_timeout") {
   CHECK(f.reason.find("poll_timeout 1m") != std::string::npos);
 }
 
-TEST_CASE("a DigitalOcean 429 on the POST is a Retry until ratelimit-reset, on a poll it polls again later") {
+TEST_CASE(
+    "a DigitalOcean 429 on the POST is a Retry until ratelimit-reset, on a poll it polls again "
+    "later") {
   Harness h;
   vigie::testing::FakeDigitalOcean d("do");
   d.add_droplet("42");
@@ -348,13 +366,15 @@ TEST_CASE("DigitalOcean 404 and 401 bodies become reasons") {
   vigie::testing::FakeDigitalOcean d("do");
   h.provider("digitalocean", "digitalocean", {{"base_url", d.base_url()}}, {{"token", "nope"}});
   const auto& unauthorized = fail(h.step(*h.action("digitalocean.reboot", {{"droplet_id", "1"}})));
-  CHECK(unauthorized.reason.find("401: unauthorized: Unable to authenticate you.") != std::string::npos);
+  CHECK(unauthorized.reason.find("401: unauthorized: Unable to authenticate you.") !=
+        std::string::npos);
   CHECK(unauthorized.reason.find("droplet:update") != std::string::npos);
   Harness h2;
   h2.provider("digitalocean", "digitalocean", {{"base_url", d.base_url()}}, {{"token", "do"}});
   const auto& missing = fail(h2.step(*h2.action("digitalocean.reboot", {{"droplet_id", "999"}})));
   CHECK(missing.reason ==
-        "DigitalOcean answered 404: not_found: The resource you were accessing could not be found. (droplet 999)");
+        "DigitalOcean answered 404: not_found: The resource you were accessing could not be found. "
+        "(droplet 999)");
 }
 
 // ---- Rackspace --------------------------------------------------------------------------------
@@ -364,7 +384,8 @@ TEST_CASE("rackspace.reboot authenticates once, finds the region's endpoint and 
   vigie::testing::FakeRackspace rax("ops", "rax-secret", "123456");
   rax.add_server("ORD", "srv-1");
   rax.add_server("ORD", "srv-2");
-  h.provider("rackspace", "rackspace", {{"identity_url", rax.identity_url()}, {"username", "ops"}, {"region", "ord"}},
+  h.provider("rackspace", "rackspace",
+             {{"identity_url", rax.identity_url()}, {"username", "ops"}, {"region", "ord"}},
              {{"api_key", "rax-secret"}});
   ok(h.step(*h.action("rackspace.reboot", {{"server_id", "srv-1"}})));
   ok(h.step(*h.action("rackspace.reboot", {{"server_id", "srv-2"}, {"reboot_type", "HARD"}})));
@@ -375,7 +396,8 @@ TEST_CASE("rackspace.reboot authenticates once, finds the region's endpoint and 
   CHECK(reqs[0].method == "POST");
   CHECK(reqs[0].path == "/v2.0/tokens");
   CHECK(json::parse(reqs[0].body) ==
-        json{{"auth", {{"RAX-KSKEY:apiKeyCredentials", {{"username", "ops"}, {"apiKey", "rax-secret"}}}}}});
+        json{{"auth",
+              {{"RAX-KSKEY:apiKeyCredentials", {{"username", "ops"}, {"apiKey", "rax-secret"}}}}}});
   CHECK(reqs[1].method == "POST");
   CHECK(reqs[1].path == "/compute/ORD/v2/123456/servers/srv-1/action");
   CHECK(reqs[1].header("X-Auth-Token") == "rax-token-1");
@@ -391,7 +413,8 @@ TEST_CASE("the Rackspace token is renewed before it expires and after the server
   rax.add_server("DFW", "srv");
   // Tokens expire an hour after the FakeClock's start.
   rax.set_token_expires(format_rfc3339(h.clock.system_now() + std::chrono::hours(1)));
-  h.provider("rackspace", "rackspace", {{"identity_url", rax.identity_url()}, {"username", "ops"}, {"region", "DFW"}},
+  h.provider("rackspace", "rackspace",
+             {{"identity_url", rax.identity_url()}, {"username", "ops"}, {"region", "DFW"}},
              {{"api_key", "k"}});
   auto a = h.action("rackspace.reboot", {{"server_id", "srv"}});
   ok(h.step(*a));
@@ -414,35 +437,41 @@ TEST_CASE("Rackspace 409 explains the conflict, a wrong key and a missing region
   vigie::testing::FakeRackspace rax("ops", "k");
   rax.add_server("DFW", "srv", "REBOOT");
   SECTION("409") {
-    h.provider("rackspace", "rackspace", {{"identity_url", rax.identity_url()}, {"username", "ops"}, {"region", "DFW"}},
+    h.provider("rackspace", "rackspace",
+               {{"identity_url", rax.identity_url()}, {"username", "ops"}, {"region", "DFW"}},
                {{"api_key", "k"}});
     const auto& f = fail(h.step(*h.action("rackspace.reboot", {{"server_id", "srv"}})));
     CHECK(one_line(f.reason));
-    CHECK(f.reason.find("(409): conflictingRequest: Cannot 'reboot' instance srv while it is in task_state rebooting") !=
-          std::string::npos);
+    CHECK(f.reason.find("(409): conflictingRequest: Cannot 'reboot' instance srv while it is in "
+                        "task_state rebooting") != std::string::npos);
     CHECK(f.reason.find("already rebooting or not ACTIVE") != std::string::npos);
     CHECK(f.reason.find("reboot_type = \"HARD\"") != std::string::npos);
   }
   SECTION("a wrong API key") {
-    h.provider("rackspace", "rackspace", {{"identity_url", rax.identity_url()}, {"username", "ops"}, {"region", "DFW"}},
+    h.provider("rackspace", "rackspace",
+               {{"identity_url", rax.identity_url()}, {"username", "ops"}, {"region", "DFW"}},
                {{"api_key", "wrong"}});
     const auto& f = fail(h.step(*h.action("rackspace.reboot", {{"server_id", "srv"}})));
     CHECK(f.reason ==
-          "Rackspace identity answered 401: unauthorized: Username or api key is invalid. (check username and api_key of "
+          "Rackspace identity answered 401: unauthorized: Username or api key is invalid. (check "
+          "username and api_key of "
           "[providers.rackspace])");
   }
   SECTION("a region the catalog does not have") {
-    h.provider("rackspace", "rackspace", {{"identity_url", rax.identity_url()}, {"username", "ops"}, {"region", "LON"}},
+    h.provider("rackspace", "rackspace",
+               {{"identity_url", rax.identity_url()}, {"username", "ops"}, {"region", "LON"}},
                {{"api_key", "k"}});
     const auto& f = fail(h.step(*h.action("rackspace.reboot", {{"server_id", "srv"}})));
-    CHECK(f.reason.find("no Cloud Servers endpoint for region LON in the service catalog (regions: DFW, ORD, IAD)") !=
-          std::string::npos);
+    CHECK(f.reason.find("no Cloud Servers endpoint for region LON in the service catalog (regions: "
+                        "DFW, ORD, IAD)") != std::string::npos);
   }
   SECTION("an unknown server") {
-    h.provider("rackspace", "rackspace", {{"identity_url", rax.identity_url()}, {"username", "ops"}, {"region", "DFW"}},
+    h.provider("rackspace", "rackspace",
+               {{"identity_url", rax.identity_url()}, {"username", "ops"}, {"region", "DFW"}},
                {{"api_key", "k"}});
     const auto& f = fail(h.step(*h.action("rackspace.reboot", {{"server_id", "nope"}})));
-    CHECK(f.reason == "Rackspace answered 404: itemNotFound: Instance could not be found (server nope in DFW)");
+    CHECK(f.reason ==
+          "Rackspace answered 404: itemNotFound: Instance could not be found (server nope in DFW)");
   }
 }
 
@@ -453,7 +482,8 @@ TEST_CASE("docker.restart POSTs /containers/id/restart with t over the unix sock
   vigie::testing::FakeDocker docker;
   docker.add_container("worker");
   h.provider("docker", "docker", {{"socket", "unix://" + docker.socket_path()}});
-  const auto& done = ok(h.step(*h.action("docker.restart", {{"container", "worker"}, {"stop_timeout", 25}})));
+  const auto& done =
+      ok(h.step(*h.action("docker.restart", {{"container", "worker"}, {"stop_timeout", 25}})));
   CHECK(done.output == "Restarted container worker (stop timeout 25s)");
   const auto reqs = docker.requests();
   REQUIRE(reqs.size() == 1);
@@ -463,7 +493,9 @@ TEST_CASE("docker.restart POSTs /containers/id/restart with t over the unix sock
   CHECK(docker.restarts() == std::vector<std::string>{"worker?t=25"});
 }
 
-TEST_CASE("docker.restart of an unknown container fails with the Engine's message, a missing socket says what to check") {
+TEST_CASE(
+    "docker.restart of an unknown container fails with the Engine's message, a missing socket says "
+    "what to check") {
   Harness h;
   vigie::testing::FakeDocker docker;
   h.provider("docker", "docker", {{"socket", docker.socket_path()}});
@@ -472,8 +504,8 @@ TEST_CASE("docker.restart of an unknown container fails with the Engine's messag
   Harness h2;
   h2.provider("docker", "docker", {{"socket", docker.socket_path() + ".missing"}});
   const auto& gone = fail(h2.step(*h2.action("docker.restart", {{"container", "db"}})));
-  CHECK(gone.reason.find("cannot connect to the Docker Engine API at " + docker.socket_path() + ".missing") !=
-        std::string::npos);
+  CHECK(gone.reason.find("cannot connect to the Docker Engine API at " + docker.socket_path() +
+                         ".missing") != std::string::npos);
   CHECK(gone.reason.find("[providers.docker] socket") != std::string::npos);
 }
 
@@ -484,7 +516,8 @@ TEST_CASE("sentry.resolve and sentry.ignore PUT the issue status") {
   vigie::testing::FakeSentryApi sentry("sn-secret", "acme");
   sentry.add_issue("4711");
   sentry.add_issue("4712");
-  h.provider("sentry", "sentry", {{"base_url", sentry.base_url()}, {"organization", "acme"}}, {{"token", "sn-secret"}});
+  h.provider("sentry", "sentry", {{"base_url", sentry.base_url()}, {"organization", "acme"}},
+             {{"token", "sn-secret"}});
   const auto& resolved = ok(h.step(*h.action("sentry.resolve", {{"issue_id", "4711"}})));
   CHECK(resolved.output == "Resolved Sentry issue SHOP-API-4711");
   CHECK(sentry.status("4711") == "resolved");
@@ -497,20 +530,24 @@ TEST_CASE("sentry.resolve and sentry.ignore PUT the issue status") {
   CHECK(reqs[0].header("Authorization") == "Bearer sn-secret");
   CHECK(reqs[0].header("Content-Type") == "application/json");
   CHECK(json::parse(reqs[0].body) == json{{"status", "resolved"}});
-  CHECK(json::parse(reqs[1].body) == json{{"status", "ignored"}, {"statusDetails", {{"ignoreDuration", 120}}}});
+  CHECK(json::parse(reqs[1].body) ==
+        json{{"status", "ignored"}, {"statusDetails", {{"ignoreDuration", 120}}}});
 }
 
 TEST_CASE("Sentry errors: detail bodies as reasons, 429 waits until X-Sentry-Rate-Limit-Reset") {
   Harness h;
   vigie::testing::FakeSentryApi sentry("sn", "acme");
   sentry.add_issue("1");
-  h.provider("sentry", "sentry", {{"base_url", sentry.base_url()}, {"organization", "acme"}}, {{"token", "sn"}});
-  CHECK(fail(h.step(*h.action("sentry.resolve", {{"issue_id", "2"}}))).reason ==
-        "Sentry answered 404: The requested resource does not exist (issue 2 in organization acme)");
+  h.provider("sentry", "sentry", {{"base_url", sentry.base_url()}, {"organization", "acme"}},
+             {{"token", "sn"}});
+  CHECK(
+      fail(h.step(*h.action("sentry.resolve", {{"issue_id", "2"}}))).reason ==
+      "Sentry answered 404: The requested resource does not exist (issue 2 in organization acme)");
   sentry.rate_limit_next(to_unix_ms(h.clock.system_now()) / 1000 + 9);
   const auto& r = retry(h.step(*h.action("sentry.resolve", {{"issue_id", "1"}})));
   CHECK(r.after == std::chrono::seconds(9));
-  CHECK(r.reason.find("You are attempting to use this endpoint too frequently.") != std::string::npos);
+  CHECK(r.reason.find("You are attempting to use this endpoint too frequently.") !=
+        std::string::npos);
   auto other_org = h.action("sentry.resolve", {{"issue_id", "1"}, {"organization", "other"}});
   CHECK(fail(h.step(*other_org)).reason.find("organization other") != std::string::npos);
 }
@@ -521,7 +558,8 @@ TEST_CASE("newrelic.ack and newrelic.close PUT the incident mutations with the k
   nr.add_incident("77");
   h.provider("newrelic", "newrelic", {{"base_url", nr.base_url()}, {"key_header", "Api-Key"}},
              {{"api_key", "NRAK-SECRET"}});
-  CHECK(ok(h.step(*h.action("newrelic.ack", {{"incident_id", "77"}}))).output == "Acknowledged NewRelic incident 77");
+  CHECK(ok(h.step(*h.action("newrelic.ack", {{"incident_id", "77"}}))).output ==
+        "Acknowledged NewRelic incident 77");
   CHECK(nr.state("77") == "acknowledged");
   ok(h.step(*h.action("newrelic.close", {{"incident_id", "77"}})));
   CHECK(nr.state("77") == "closed");
@@ -546,14 +584,17 @@ TEST_CASE("a provider of another kind is refused by name") {
   CHECK(a.error() == "[providers.docker] is a docker provider, not heroku");
 }
 
-TEST_CASE("a provider whose secret cannot be read still builds, and its actions fail saying which variable") {
+TEST_CASE(
+    "a provider whose secret cannot be read still builds, and its actions fail saying which "
+    "variable") {
   Harness h;
   h.provider("heroku", "heroku", {{"base_url", "http://127.0.0.1:9"}}, {{"token", ""}});
   auto a = h.make("heroku.restart", {{"app", "shop-api"}});
   REQUIRE_FALSE(a);
   CHECK(a.error().find("[providers.heroku] is unusable: ") == 0);
   CHECK(a.error().find("VIGIE_TEST_heroku_token") != std::string::npos);
-  CHECK(h.log_out.str().find("provider unusable until its secret can be read") != std::string::npos);
+  CHECK(h.log_out.str().find("provider unusable until its secret can be read") !=
+        std::string::npos);
 }
 
 TEST_CASE("an option the kind does not declare is refused by the factory") {
@@ -566,17 +607,20 @@ TEST_CASE("an option the kind does not declare is refused by the factory") {
   CHECK(docker.requests().empty());
 }
 
-// ---- through the worker's ActionRunner -----------------------------------------------------------
+// ---- through the worker's ActionRunner
+// -----------------------------------------------------------
 
-TEST_CASE("the ActionRunner drives digitalocean.reboot: a 429 waits until ratelimit-reset, then the polls run on the FakeClock") {
+TEST_CASE(
+    "the ActionRunner drives digitalocean.reboot: a 429 waits until ratelimit-reset, then the "
+    "polls run on the FakeClock") {
   Harness h;
   vigie::testing::FakeDigitalOcean d("do");
   d.add_droplet("42");
   d.finish_after(2);
   h.provider("digitalocean", "digitalocean", {{"base_url", d.base_url()}}, {{"token", "do"}});
   d.rate_limit_next(to_unix_ms(h.clock.system_now()) / 1000 + 30);
-  ActionRunner runner(std::move(h.providers), *h.http, *h.secrets, h.clock, h.logging.logger("runner"),
-                      RunnerOptions{0, 3, Duration{2'000}, 65'536});
+  ActionRunner runner(std::move(h.providers), *h.http, *h.secrets, h.clock,
+                      h.logging.logger("runner"), RunnerOptions{0, 3, Duration{2'000}, 65'536});
   std::vector<bus::JobResult> results;
   runner.submit(bus::Job{"action:r1", "action",
                          json{{"action", "reboot-worker"},
