@@ -6,6 +6,7 @@
 #include <array>
 
 #include "factories.h"
+#include "provider_kinds.h"
 
 namespace vigie::actions {
 namespace {
@@ -24,25 +25,42 @@ struct ProviderKind {
   ProviderFactory::result_type (*factory)(const ProviderSpec&, ProviderContext&);
 };
 
-const std::array<ActionKind, 9> kActionKinds{{
+const std::array<ActionKind, 13> kActionKinds{{
     {"exec", "Run a vetted program with an argv list (never a shell)", &exec_options, &make_exec_action},
     {"http", "Send an HTTP request built from templates", &http_options, &make_http_action},
-    {"heroku.restart", "Restart one dyno or all dynos of a Heroku app", &heroku_restart_options, nullptr},
-    {"heroku.scale", "Change a Heroku formation's quantity or size", &heroku_scale_options, nullptr},
-    {"digitalocean.reboot", "Gracefully reboot a droplet and wait for the action", &digitalocean_reboot_options,
-     nullptr},
-    {"digitalocean.power_cycle", "Power-cycle a droplet and wait for the action", &digitalocean_power_cycle_options,
-     nullptr},
-    {"rackspace.reboot", "Reboot a Rackspace Cloud Server (SOFT or HARD)", &rackspace_reboot_options, nullptr},
-    {"docker.restart", "Restart a container through the Docker Engine API", &docker_restart_options, nullptr},
+    {"heroku.restart", "Restart one dyno or all dynos of a Heroku app", &heroku_restart_options,
+     &make_heroku_restart},
+    {"heroku.scale", "Change a Heroku formation's quantity or size", &heroku_scale_options,
+     &make_heroku_scale},
+    {"digitalocean.reboot", "Gracefully reboot a droplet and wait for the action",
+     &digitalocean_reboot_options, &make_digitalocean_reboot},
+    {"digitalocean.power_cycle", "Power-cycle a droplet and wait for the action",
+     &digitalocean_power_cycle_options, &make_digitalocean_power_cycle},
+    {"rackspace.reboot", "Reboot a Rackspace Cloud Server (SOFT or HARD)",
+     &rackspace_reboot_options, &make_rackspace_reboot},
+    {"docker.restart", "Restart a container through the Docker Engine API", &docker_restart_options,
+     &make_docker_restart},
     {"slack.post", "Post a message to a Slack channel", &slack_post_options, nullptr},
+    {"sentry.resolve", "Resolve a Sentry issue", &sentry_resolve_options, &make_sentry_resolve},
+    {"sentry.ignore", "Ignore a Sentry issue, for a while or until it escalates",
+     &sentry_ignore_options, &make_sentry_ignore},
+    {"newrelic.ack", "Acknowledge a NewRelic incident (REST API v2)", &newrelic_ack_options,
+     &make_newrelic_ack},
+    {"newrelic.close", "Close a NewRelic incident (REST API v2)", &newrelic_close_options,
+     &make_newrelic_close},
 }};
 
-const std::array<ProviderKind, 4> kProviderKinds{{
-    {"heroku", "Heroku Platform API credentials", &heroku_provider_options, nullptr},
-    {"digitalocean", "DigitalOcean API credentials", &digitalocean_provider_options, nullptr},
-    {"rackspace", "Rackspace identity and region", &rackspace_provider_options, nullptr},
-    {"docker", "Docker Engine API socket", &docker_provider_options, nullptr},
+const std::array<ProviderKind, 6> kProviderKinds{{
+    {"heroku", "Heroku Platform API credentials", &heroku_provider_options, &make_heroku_provider},
+    {"digitalocean", "DigitalOcean API credentials", &digitalocean_provider_options,
+     &make_digitalocean_provider},
+    {"rackspace", "Rackspace identity and region", &rackspace_provider_options,
+     &make_rackspace_provider},
+    {"docker", "Docker Engine API socket", &docker_provider_options, &make_docker_provider},
+    {"sentry", "Sentry API credentials (issue updates)", &sentry_provider_options,
+     &make_sentry_provider},
+    {"newrelic", "NewRelic REST API credentials (incident updates)", &newrelic_provider_options,
+     &make_newrelic_provider},
 }};
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "client_transport.h"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/ssl/stream_base.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -24,6 +25,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using local = asio::local::stream_protocol;
 using detail::client_error;
 
 std::optional<std::string> ClientResponse::header(std::string_view name) const {
@@ -93,30 +95,34 @@ bool is_idempotent(std::string_view method) {
 // The path without the query for logs: queries may carry API keys.
 std::string log_path(const Url& url) { return url.target.substr(0, url.target.find('?')); }
 
-// One connection, idle in the pool or used by exactly one send.
+// A pooled connection is worth reusing only if the server has neither closed it nor sent
+// anything while it sat idle: peek without blocking, and keep it only when there is nothing.
+template <class Socket>
+bool stale_socket(Socket& socket) {
+  if (!socket.is_open()) return true;
+  beast::error_code ec;
+  socket.non_blocking(true, ec);
+  if (ec) return true;
+  char byte = 0;
+  socket.receive(asio::buffer(&byte, 1), Socket::message_peek, ec);
+  beast::error_code ignored;
+  socket.non_blocking(false, ignored);
+  return ec != asio::error::would_block;
+}
+
+// One connection, idle in the pool or used by exactly one send: TCP, TLS over TCP, or a unix
+// domain socket (HttpClientOptions::unix_socket).
 struct Connection {
   // Declared first so it is destroyed last: the streams use its services.
   asio::io_context ioc;
   std::optional<beast::tcp_stream> plain;
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  std::optional<beast::basic_stream<local>> unix_stream;
   beast::flat_buffer buffer;
 
   beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
 
-  // A pooled connection is worth reusing only if the server has neither closed it nor sent
-  // anything while it sat idle: peek without blocking, and keep it only when there is nothing.
-  bool stale() {
-    auto& socket = tcp().socket();
-    if (!socket.is_open()) return true;
-    beast::error_code ec;
-    socket.non_blocking(true, ec);
-    if (ec) return true;
-    char byte = 0;
-    socket.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
-    beast::error_code ignored;
-    socket.non_blocking(false, ignored);
-    return ec != asio::error::would_block;
-  }
+  bool stale() { return unix_stream ? stale_socket(unix_stream->socket()) : stale_socket(tcp().socket()); }
 };
 
 struct Exchange {
@@ -146,7 +152,7 @@ Exchange exchange_on(Stream& stream, Connection& conn, Request& request,
                      const HttpClientOptions& options, Duration budget) {
   Exchange out;
   // One budget for writing and reading: the expiry stays set across both operations.
-  conn.tcp().expires_after(budget);
+  beast::get_lowest_layer(stream).expires_after(budget);
   auto ec = detail::run_one(conn.ioc, [&](auto handler) {
     http::async_write(stream, request, std::move(handler));
   });
@@ -225,6 +231,10 @@ class BeastHttpClient final : public HttpClient {
       return tl::unexpected(client_error(ClientErrorKind::invalid_url,
                                          "scheme '" + url.scheme + "' is not http or https"));
     }
+    if (!options_.unix_socket.empty() && url.tls()) {
+      return tl::unexpected(client_error(ClientErrorKind::invalid_url,
+                                         "https is not supported over a unix socket"));
+    }
     if (url.host.empty() || url.port == 0 || url.target.empty() || url.target[0] != '/') {
       return tl::unexpected(client_error(ClientErrorKind::invalid_url,
                                          "incomplete URL '" + url.to_string() + "'"));
@@ -243,7 +253,8 @@ class BeastHttpClient final : public HttpClient {
     if (url.tls() && !tls_) return tl::unexpected(*tls_error_);
 
     Request beast_request = to_beast(request);
-    const std::string key = url.scheme + "://" + url.host_header();
+    const std::string key = options_.unix_socket.empty() ? url.scheme + "://" + url.host_header()
+                                                         : "unix:" + options_.unix_socket;
 
     const Duration budget = request.timeout.value_or(options_.request_timeout);
     if (auto conn = take_idle(key)) {
@@ -283,6 +294,7 @@ class BeastHttpClient final : public HttpClient {
   }
 
   Exchange exchange(Connection& conn, Request& request, Duration budget) {
+    if (conn.unix_stream) return exchange_on(*conn.unix_stream, conn, request, options_, budget);
     return conn.tls ? exchange_on(*conn.tls, conn, request, options_, budget)
                     : exchange_on(*conn.plain, conn, request, options_, budget);
   }
@@ -290,6 +302,7 @@ class BeastHttpClient final : public HttpClient {
   tl::expected<std::unique_ptr<Connection>, ClientError> open(const Url& url) {
     auto conn = std::make_unique<Connection>();
     const auto deadline = detail::deadline_after(conn->ioc, options_.connect_timeout);
+    if (!options_.unix_socket.empty()) return open_unix(std::move(conn), deadline);
     if (url.tls()) {
       conn->tls.emplace(conn->ioc, *tls_);
       auto peer = detail::set_tls_peer(conn->tls->native_handle(), url.host, options_.verify_peer);
@@ -310,6 +323,27 @@ class BeastHttpClient final : public HttpClient {
       }
     }
     log_.debug("connected", {{"host", url.host}, {"port", url.port}, {"tls", url.tls()}});
+    return conn;
+  }
+
+  tl::expected<std::unique_ptr<Connection>, ClientError> open_unix(std::unique_ptr<Connection> conn,
+                                                                   SteadyPoint deadline) {
+    auto& stream = conn->unix_stream.emplace(conn->ioc);
+    stream.expires_at(deadline);
+    const auto ec = detail::run_one(conn->ioc, [&](auto handler) {
+      stream.async_connect(local::endpoint(options_.unix_socket), std::move(handler));
+    });
+    if (ec == beast::error::timeout) {
+      return tl::unexpected(client_error(ClientErrorKind::timeout,
+                                         "connecting to unix socket " + options_.unix_socket +
+                                             " timed out"));
+    }
+    if (ec) {
+      return tl::unexpected(client_error(ClientErrorKind::connect,
+                                         "cannot connect to unix socket " + options_.unix_socket +
+                                             ": " + ec.message()));
+    }
+    log_.debug("connected", {{"socket", options_.unix_socket}});
     return conn;
   }
 

@@ -8,6 +8,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -19,7 +20,11 @@
 #include <charconv>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <type_traits>
+
+#include <unistd.h>
 
 namespace vigie::net {
 
@@ -27,6 +32,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using local = asio::local::stream_protocol;
 
 namespace {
 
@@ -74,6 +80,7 @@ struct HttpServer::Impl {
   std::shared_ptr<ServerState> state = std::make_shared<ServerState>();
   asio::io_context ioc;
   tcp::acceptor acceptor{ioc};
+  std::optional<local::acceptor> local_acceptor;  // with options.unix_socket, instead of acceptor
   std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};
   std::mutex done_mutex;
@@ -84,18 +91,27 @@ struct HttpServer::Impl {
   Impl(Options o, HttpHandler h, Logger l)
       : options(std::move(o)), handler(std::move(h)), log(std::move(l)) {}
 
-  void accept();
+  template <class Acceptor>
+  void accept(Acceptor& on);
 };
 
 namespace {
 
-class Session : public std::enable_shared_from_this<Session> {
+// One connection, over TCP or a unix domain socket (Protocol): the HTTP is the same.
+template <class Protocol>
+class Session : public std::enable_shared_from_this<Session<Protocol>> {
  public:
-  Session(tcp::socket&& socket, HttpServer::Impl& server)
+  using std::enable_shared_from_this<Session<Protocol>>::shared_from_this;
+
+  Session(typename Protocol::socket&& socket, HttpServer::Impl& server)
       : stream_(std::move(socket)), server_(server), state_(server.state), timer_(stream_.get_executor()) {
-    beast::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
-    if (!ec) remote_ = ep.address().to_string();
+    if constexpr (std::is_same_v<Protocol, tcp>) {
+      beast::error_code ec;
+      auto ep = stream_.socket().remote_endpoint(ec);
+      if (!ec) remote_ = ep.address().to_string();
+    } else {
+      remote_ = "unix";
+    }
     ++state_->connections;
   }
   ~Session() { --state_->connections; }
@@ -184,11 +200,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().shutdown(Protocol::socket::shutdown_send, ec);
     stream_.close();
   }
 
-  beast::tcp_stream stream_;
+  beast::basic_stream<Protocol> stream_;
   HttpServer::Impl& server_;
   std::shared_ptr<ServerState> state_;
   asio::steady_timer timer_;
@@ -202,8 +218,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
 }  // namespace
 
-void HttpServer::Impl::accept() {
-  acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+template <class Acceptor>
+void HttpServer::Impl::accept(Acceptor& on) {
+  using Protocol = typename Acceptor::protocol_type;
+  on.async_accept(asio::make_strand(ioc), [this, &on](beast::error_code ec,
+                                                      typename Protocol::socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted || stopping) return;
       log.warn("accept failed", {{"error", ec.message()}});
@@ -212,9 +231,9 @@ void HttpServer::Impl::accept() {
       socket.close(ignored);
       log.warn("connection refused: too many open", {{"limit", options.max_connections}});
     } else {
-      std::make_shared<Session>(std::move(socket), *this)->run();
+      std::make_shared<Session<Protocol>>(std::move(socket), *this)->run();
     }
-    if (!stopping) accept();
+    if (!stopping) accept(on);
   });
 }
 
@@ -223,19 +242,31 @@ tl::expected<std::unique_ptr<HttpServer>, std::string> HttpServer::start(const O
                                                                        Logger log) {
   auto impl = std::make_unique<Impl>(options, std::move(handler), std::move(log));
   beast::error_code ec;
-  const auto address = asio::ip::make_address(options.address, ec);
-  if (ec) return tl::unexpected("invalid listen address '" + options.address + "'");
-  tcp::endpoint endpoint{address, options.port};
-  impl->acceptor.open(endpoint.protocol(), ec);
-  if (!ec) impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) impl->acceptor.bind(endpoint, ec);
-  if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return tl::unexpected("cannot listen on " + options.address + ":" +
-                          std::to_string(options.port) + ": " + ec.message());
+  if (!options.unix_socket.empty()) {
+    // A socket file left by a previous run would make bind fail: the caller owns the path.
+    ::unlink(options.unix_socket.c_str());
+    local::endpoint endpoint{options.unix_socket};
+    auto& acceptor = impl->local_acceptor.emplace(impl->ioc);
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return tl::unexpected("cannot listen on unix socket " + options.unix_socket + ": " + ec.message());
+    impl->accept(acceptor);
+  } else {
+    const auto address = asio::ip::make_address(options.address, ec);
+    if (ec) return tl::unexpected("invalid listen address '" + options.address + "'");
+    tcp::endpoint endpoint{address, options.port};
+    impl->acceptor.open(endpoint.protocol(), ec);
+    if (!ec) impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) impl->acceptor.bind(endpoint, ec);
+    if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return tl::unexpected("cannot listen on " + options.address + ":" +
+                            std::to_string(options.port) + ": " + ec.message());
+    }
+    impl->port = impl->acceptor.local_endpoint().port();
+    impl->accept(impl->acceptor);
   }
-  impl->port = impl->acceptor.local_endpoint().port();
-  impl->accept();
   const int n = std::max(1, options.threads);
   impl->running_threads = n;
   Impl* raw = impl.get();
@@ -264,6 +295,7 @@ void HttpServer::stop(std::chrono::milliseconds drain) {
   asio::post(impl_->ioc, [impl = impl_.get()] {
     beast::error_code ec;
     impl->acceptor.close(ec);
+    if (impl->local_acceptor) impl->local_acceptor->close(ec);
   });
   {
     // Sessions finish their request in flight and close; idle keep-alive reads end at their
@@ -278,6 +310,7 @@ void HttpServer::stop(std::chrono::milliseconds drain) {
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
+  if (!impl_->options.unix_socket.empty()) ::unlink(impl_->options.unix_socket.c_str());
 }
 
 std::optional<std::pair<std::string, std::uint16_t>> split_host_port(std::string_view listen) {

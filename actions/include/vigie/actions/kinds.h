@@ -18,10 +18,16 @@ const config::OptionTable& digitalocean_power_cycle_options();
 const config::OptionTable& rackspace_reboot_options();
 const config::OptionTable& docker_restart_options();
 const config::OptionTable& slack_post_options();
+const config::OptionTable& sentry_resolve_options();
+const config::OptionTable& sentry_ignore_options();
+const config::OptionTable& newrelic_ack_options();
+const config::OptionTable& newrelic_close_options();
 
 const config::OptionTable& heroku_provider_options();
 const config::OptionTable& digitalocean_provider_options();
 const config::OptionTable& rackspace_provider_options();
 const config::OptionTable& docker_provider_options();
+const config::OptionTable& sentry_provider_options();
+const config::OptionTable& newrelic_provider_options();
 
 }  // namespace vigie::actions

@@ -74,6 +74,10 @@ struct HttpClientOptions {
   // Host name → IP address to connect to instead of resolving the name (curl's --resolve): SNI
   // and certificate verification still use the URL's host. Tests and pinned upstreams.
   std::map<std::string, std::string> resolve;
+  // When set, every request goes over this unix domain socket (the Docker Engine API's
+  // /var/run/docker.sock) instead of TCP: the URL gives only the target and the Host header,
+  // and must be http (https is refused with invalid_url).
+  std::string unix_socket;
 };
 
 class HttpClient {

@@ -1,5 +1,5 @@
 // The HTTP/1.1 server (Boost.Beast): one session object per connection, each on its own strand,
-// every step bounded by a timeout, header and body limits, keep-alive. What a request means is
+// every step bounded by a timeout, header and body limits, keep-alive; over TCP or a unix socket. What a request means is
 // the HttpHandler's business; this file only moves bytes.
 #pragma once
 
@@ -20,6 +20,10 @@ class HttpServer {
   struct Options {
     std::string address = "127.0.0.1";
     std::uint16_t port = 0;  // 0: the OS picks (tests); see port()
+    // When set, listen on this unix domain socket path instead of address:port (an existing
+    // file there is replaced, and removed on stop): local-only upstreams such as the Docker
+    // Engine API's fake.
+    std::string unix_socket;
     std::size_t max_body_bytes = 1 << 20;
     std::size_t max_header_bytes = 16 << 10;
     std::chrono::milliseconds read_timeout{30'000};    // a request must arrive in full within
@@ -37,7 +41,7 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  std::uint16_t port() const;
+  std::uint16_t port() const;  // 0 on a unix socket
   std::size_t open_connections() const;
   // Stops accepting, lets requests in flight finish for up to `drain`, then closes everything.
   void stop(std::chrono::milliseconds drain = std::chrono::milliseconds(5000));
