@@ -6,17 +6,10 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
-#include <sstream>
-#include <thread>
 
+#include "action_loop_harness.h"
 #include "fake_heroku.h"
-#include "vigie/actions/kinds.h"
-#include "vigie/actions/runner.h"
 #include "vigie/actions/slack_message.h"
-#include "vigie/bus/jobs.h"
-#include "vigie/chat/commands.h"
-#include "vigie/net/http_client.h"
-#include "vigie/rules/engine.h"
 
 using namespace vigie;
 using namespace std::chrono_literals;
@@ -46,150 +39,31 @@ params = { app = "regex:[a-z][a-z0-9-]*" }
 const std::string kAlice = "U0ALICE";
 const std::string kBob = "U0BOB";
 
-struct Harness {
-  std::ostringstream log_out;
-  Logging logging{LogLevel::warn, std::make_shared<SecretRegistry>(), log_out};
-  FakeClock clock;
-  bus::BusContext bus;
-  std::unique_ptr<store::Store> store;
-  std::unique_ptr<rules::Engine> engine;
-  std::unique_ptr<chat::ChatCommands> chat;
-  std::unique_ptr<bus::JobDispatcher> dispatcher;
+// The fake Heroku exists before the harness builds the worker's providers from it.
+struct HerokuUpstream {
   vigie::testing::FakeHeroku heroku{"hk-integration-token"};
-  std::unique_ptr<net::HttpClient> http = net::make_http_client({}, logging.logger("http"));
-  std::vector<std::unique_ptr<actions::ActionRunner>> runners;
-  std::vector<std::unique_ptr<bus::JobWorker>> workers;
-  std::vector<store::Job> jobs;  // every job the engine created, in order
-  int seq = 0;
+};
 
-  Harness() {
-    store = std::move(*store::Store::open(":memory:"));
-    config::KindCatalog kinds;
-    actions::register_builtin_actions(kinds);
-    rules::RuleLoadContext ctx;
-    ctx.action_kinds = &kinds;
-    ctx.roles = {"oncall"};
-    config::Diagnostics d;
-    auto set = rules::load_rule_texts({{"rules.toml", kRules}}, ctx, d);
-    INFO(d.render_text());
-    REQUIRE(set);
-    engine = std::make_unique<rules::Engine>(*store, clock, logging.logger("engine"));
-    engine->set_output_sink([this](rules::EngineOutput o) { deliver(std::move(o)); });
-    engine->set_rules(set);
-    chat = std::make_unique<chat::ChatCommands>(*engine, *store, clock, logging.logger("chat"));
-    chat->set_rules(set);
-    config::AccessConfig a;
-    a.roles["oncall"] = {kAlice, kBob};
-    chat->set_access(chat::Access(a));
-    dispatcher = std::make_unique<bus::JobDispatcher>(
-        bus, bus::JobDispatcher::Options{"inproc://providers-jobs"}, clock,
-        logging.logger("dispatch"));
-    heroku.add_app("shop-api", {"web.1", "web.2"});
-    // The worker's providers, built from [providers.heroku] as the daemon does.
-    ::setenv("VIGIE_IT_HEROKU_TOKEN", "hk-integration-token", 1);
-    actions::ProviderSpec spec;
-    spec.name = "heroku";
-    spec.type = "heroku";
-    spec.options.set("base_url", heroku.base_url(), {});
-    spec.options.set("token", config::SecretRef{"VIGIE_IT_HEROKU_TOKEN", "", {}}, {});
-    actions::ProviderContext pctx{*http, clock, logging.secrets(), logging.logger("providers")};
-    auto providers = actions::build_providers({spec}, pctx);
-    REQUIRE(providers);
-    auto runner = std::make_unique<actions::ActionRunner>(
-        std::move(*providers), *http, logging.secrets(), clock, logging.logger("w1"),
-        actions::RunnerOptions{1});
-    runner->start();
-    auto* r = runner.get();
-    bus::JobWorker::Options o{"inproc://providers-jobs", "w1"};
-    o.capacity = 10;
-    workers.push_back(std::make_unique<bus::JobWorker>(
-        bus, o,
-        bus::JobWorker::AsyncHandler(
-            [r](const bus::Job& job, std::function<void(bus::JobResult)> done) {
-              if (job.kind == "action") return r->submit(job, std::move(done));
-              done({job.id, bus::JobOutcome::ok, json::object(), "", Duration{0},
-                    ""});  // replies: delivered
-            }),
-        clock, logging.logger("w1")));
-    runners.push_back(std::move(runner));
-  }
-
-  ~Harness() {
-    workers.clear();
-    for (auto& r : runners) r->stop();
-  }
-
-  // What the daemon's engine loop does with engine output: jobs to the dispatcher.
-  void deliver(rules::EngineOutput o) {
-    REQUIRE(o.ok);
-    for (auto& j : o.jobs) {
-      dispatcher->dispatch({j.id, j.kind, j.payload, 1,
-                            Duration{j.payload.value("timeout_ms", std::int64_t{60'000})}});
-      jobs.push_back(std::move(j));
-    }
-  }
-
-  // Results back as the daemon handles them, until `pred` holds (at most 5 s of real time).
-  template <typename Pred>
-  bool run_until(Pred pred) {
-    for (int i = 0; i < 5000; ++i) {
-      for (const auto& r : dispatcher->poll()) {
-        deliver(engine->job_finished(r.job_id, r.outcome == bus::JobOutcome::ok, r.output));
-        deliver(
-            chat->action_finished(r.job_id, r.outcome == bus::JobOutcome::ok, r.output, r.reason));
-      }
-      if (pred()) return true;
-      std::this_thread::sleep_for(1ms);
-    }
-    return false;
-  }
-
-  void event(bus::Event e) {
-    e.id = e.id.empty() ? "e" + std::to_string(++seq) : e.id;
-    e.time = e.received_at = clock.system_now();
-    auto o = engine->ingest({e});
-    deliver(std::move(o));
-    if (auto c = chat->handle(e)) deliver(std::move(*c));
-  }
-
-  void click(const std::string& user, const std::string& action_id, const std::string& value) {
-    bus::Event e;
-    e.source = "slack";
-    e.kind = "chat.action";
-    e.attrs = {{"user", user}, {"channel", "C0OPS"}, {"action_id", action_id}, {"value", value}};
-    event(std::move(e));
-  }
-
-  std::string say(const std::string& user, const std::string& text) {
-    const auto before = jobs.size();
-    bus::Event e;
-    e.source = "slack";
-    e.kind = "chat.command";
-    e.attrs = {{"user", user}, {"channel", "C0OPS"}, {"text", text}, {"via", "mention"}};
-    event(std::move(e));
-    std::string out;
-    for (auto i = before; i < jobs.size(); ++i) {
-      if (jobs[i].kind == "reply") out += jobs[i].payload.value("text", "") + "\n";
-    }
-    return out;
-  }
-
-  std::vector<store::Job> of_kind(const std::string& kind) const {
-    std::vector<store::Job> out;
-    for (const auto& j : jobs) {
-      if (j.kind == kind) out.push_back(j);
-    }
-    return out;
-  }
-
-  std::string request_id() const {
-    for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) {
-      const std::string blocks = it->payload.value("blocks", json::array()).dump();
-      const auto at = blocks.find("req-");
-      if (at != std::string::npos) return blocks.substr(at, blocks.find('"', at) - at);
-    }
-    return "";
-  }
+// One worker whose providers come from a [providers.heroku] table, as the daemon builds them,
+// sending real HTTP to the fake Heroku.
+struct Harness : HerokuUpstream, vigie::testing::ActionLoopHarness {
+  Harness()
+      : ActionLoopHarness(
+            {kRules, "inproc://providers-jobs", {kAlice, kBob}},
+            [](Logging& logging) { return net::make_http_client({}, logging.logger("http")); },
+            [this](net::HttpClient& http, Clock& clock, Logging& logging) {
+              heroku.add_app("shop-api", {"web.1", "web.2"});
+              ::setenv("VIGIE_IT_HEROKU_TOKEN", "hk-integration-token", 1);
+              actions::ProviderSpec spec;
+              spec.name = "heroku";
+              spec.type = "heroku";
+              spec.options.set("base_url", heroku.base_url(), {});
+              spec.options.set("token", config::SecretRef{"VIGIE_IT_HEROKU_TOKEN", "", {}}, {});
+              actions::ProviderContext pctx{http, clock, logging.secrets(), logging.logger("providers")};
+              auto providers = actions::build_providers({spec}, pctx);
+              REQUIRE(providers);
+              return std::move(*providers);
+            }) {}
 };
 
 }  // namespace

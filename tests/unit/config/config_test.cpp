@@ -61,8 +61,9 @@ TEST_CASE("the shipped example vigie.toml is valid") {
   CHECK(cfg->collectors[0].type == "sentry");
   CHECK(cfg->collectors[0].options.strings("projects") == std::vector<std::string>{"shop-api"});
   CHECK(cfg->collectors[1].options.integer("account_id") == 1234567);
-  REQUIRE(cfg->providers.size() == 4);
+  REQUIRE(cfg->providers.size() == 6);
   CHECK(cfg->providers[2].type == "rackspace");
+  CHECK(cfg->providers[4].type == "sentry");
   REQUIRE(cfg->webhooks.size() == 1);
   CHECK(cfg->webhooks[0].options.string("kind") == "deploy.finished");
   CHECK(std::filesystem::path(cfg->store.path).filename() == "vigie.db");
