@@ -515,8 +515,13 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err) 
     }
   }
   std::optional<std::string> slack_app_token;
-  if (run_intake && cfg->slack.enabled && cfg->slack.mode == "socket" && cfg->slack.app_token) {
-    slack_app_token = config::resolve_secret(*cfg->slack.app_token, "app_token", *secrets, diags);
+  if (run_intake && cfg->slack.enabled && cfg->slack.app_token) {
+    // Read in http mode too, where it is unused: a configured secret is registered for redaction
+    // (an action's output printing it is blanked); unreadable there, it is only a warning.
+    const bool socket = cfg->slack.mode == "socket";
+    auto token = config::resolve_secret(*cfg->slack.app_token, "app_token", *secrets, diags,
+                                        socket ? config::Severity::error : config::Severity::warning);
+    if (socket) slack_app_token = std::move(token);
   }
   if (diags.has_errors()) {
     err << secrets->redact(diags.render_text());
@@ -648,7 +653,8 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err) 
     socket_http = net::make_http_client({}, logging.logger("http-client"));
     slack_socket = std::make_unique<chat::SocketModeClient>(
         so, *socket_http, clock, logging.logger("slack:socket"),
-        [&ingest, &metrics](std::vector<bus::Event> events) {
+        [&ingest, &metrics, secrets](std::vector<bus::Event> events) {
+          chat::redact_secrets(events, *secrets);
           const std::size_t n = events.size();
           for (const auto& r : ingest->submit_and_wait(std::move(events))) {
             if (r.status != bus::IngestStatus::stored && r.status != bus::IngestStatus::duplicate) return false;
@@ -701,7 +707,13 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err) 
         ingest->submit(std::move(events), std::move(done));
       };
       api.webhooks = webhooks;
-      if (slack_http) api.slack = [slack_http](const net::HttpRequest& r) { return slack_http->handle(r); };
+      if (slack_http) {
+        api.slack = [slack_http, secrets](const net::HttpRequest& r) {
+          auto outcome = slack_http->handle(r);
+          if (outcome) chat::redact_secrets(outcome->events, *secrets);
+          return outcome;
+        };
+      }
     }
     if (engine) {
       api.reload = [&engine](std::function<void(bool, std::string)> done) { engine->reload(std::move(done)); };

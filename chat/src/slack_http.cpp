@@ -190,4 +190,18 @@ std::optional<SlackHttpOutcome> SlackHttpEndpoints::handle(const net::HttpReques
   return out;
 }
 
+namespace {
+void redact_strings(json& v, const SecretRegistry& secrets) {
+  if (v.is_string()) {
+    v = secrets.redact(v.get_ref<const std::string&>());
+  } else if (v.is_structured()) {
+    for (auto& child : v) redact_strings(child, secrets);
+  }
+}
+}  // namespace
+
+void redact_secrets(std::vector<bus::Event>& events, const SecretRegistry& secrets) {
+  for (auto& e : events) redact_strings(e.attrs, secrets);
+}
+
 }  // namespace vigie::chat

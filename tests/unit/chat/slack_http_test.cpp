@@ -239,3 +239,22 @@ TEST_CASE("malformed but signed Slack bodies get a 400 with a JSON error, and ot
   CHECK(f.handle(get).response.status == 405);
   CHECK_FALSE(f.endpoints.handle(f.signed_request("/webhooks/sentry", "{}")));
 }
+
+TEST_CASE("a Slack command quoting a known secret is stored with the secret blanked, other values untouched") {
+  SecretRegistry secrets;
+  secrets.add("xoxb-planted-secret-1");
+  bus::Event e;
+  e.kind = "chat.command";
+  e.attrs = {{"text", "ack xoxb-planted-secret-1 now"},
+             {"nested", {{"list", json::array({"xoxb-planted-secret-1", 3})}}},
+             {"user", "U0ALICE"},
+             {"count", 2}};
+  std::vector<bus::Event> events{e};
+  chat::redact_secrets(events, secrets);
+  CHECK(events[0].attrs["text"] == "ack [redacted] now");
+  CHECK(events[0].attrs["nested"]["list"][0] == "[redacted]");
+  CHECK(events[0].attrs["nested"]["list"][1] == 3);
+  CHECK(events[0].attrs["user"] == "U0ALICE");
+  CHECK(events[0].attrs["count"] == 2);
+  CHECK(events[0].attrs.dump().find("planted") == std::string::npos);
+}

@@ -68,6 +68,10 @@ class SlackHttpEndpoints {
 // (bot messages, edits, other event types). Ids derive from Slack's own, so retries deduplicate.
 std::vector<bus::Event> inbound_events(const SlackInbound& in, TimePoint now);
 
+// Blanks every known secret value in the events' string attributes (both transports, before they
+// are stored): a command quoting a token is kept as `[redacted]`, as its audit row is.
+void redact_secrets(std::vector<bus::Event>& events, const SecretRegistry& secrets);
+
 // What Slack gets back at once for an inbound request it stored (both transports): a visible
 // receipt for slash commands (the answer follows through response_url), nothing otherwise.
 SlackInboundReply inbound_receipt(const SlackInbound& in);
