@@ -55,7 +55,10 @@ class HttpAction final : public Action {
 
   std::string describe() const override {
     std::string out = request_.method + " " + request_.url.to_string() + "\n";
-    for (const auto& [name, value] : request_.headers) {
+    for (const auto& header : request_.headers) {
+      // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+      const std::string& name = header.first;
+      const std::string& value = header.second;
       const net::CaseInsensitiveLess less;
       const bool secret = std::any_of(secret_names_.begin(), secret_names_.end(),
                                       [&](const std::string& s) { return !less(s, name) && !less(name, s); });

@@ -76,8 +76,39 @@ std::string format_duration(Duration d) {
   return out;
 }
 
+namespace {
+
+// The exact shape of RFC 3339 date-time: YYYY-MM-DD, T (or t or a space), hh:mm:ss, an optional
+// fraction of 1 to 9 digits, then Z (or z) or ±hh:mm. Checked before the date library sees the
+// text: its stream parser turns some malformed fields ("10:0&:01", "10:00800") into NaN seconds and
+// then converts them to an integer, which is undefined behaviour (found by fuzz/fuzz_codec).
+bool rfc3339_shape(std::string_view s) {
+  auto digits = [&](std::size_t from, std::size_t n) {
+    if (from + n > s.size()) return false;
+    for (std::size_t i = from; i < from + n; ++i) {
+      if (s[i] < '0' || s[i] > '9') return false;
+    }
+    return true;
+  };
+  if (!digits(0, 4) || s[4] != '-' || !digits(5, 2) || s[7] != '-' || !digits(8, 2)) return false;
+  if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return false;
+  if (!digits(11, 2) || s[13] != ':' || !digits(14, 2) || s[16] != ':' || !digits(17, 2)) return false;
+  std::size_t i = 19;
+  if (i < s.size() && s[i] == '.') {
+    std::size_t n = 0;
+    while (i + 1 + n < s.size() && s[i + 1 + n] >= '0' && s[i + 1 + n] <= '9') ++n;
+    if (n == 0 || n > 9) return false;
+    i += 1 + n;
+  }
+  if (i + 1 == s.size()) return s[i] == 'Z' || s[i] == 'z';
+  return i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && digits(i + 1, 2) && s[i + 3] == ':' &&
+         digits(i + 4, 2);
+}
+
+}  // namespace
+
 std::optional<TimePoint> parse_rfc3339(std::string_view text) {
-  if (text.size() < 20 || text.size() > 40) return std::nullopt;
+  if (text.size() < 20 || text.size() > 40 || !rfc3339_shape(text)) return std::nullopt;
   std::string s(text);
   // date::parse wants 'T' and an explicit offset; RFC 3339 also allows 't', 'z' and a space.
   if (s[10] == 't' || s[10] == ' ') s[10] = 'T';

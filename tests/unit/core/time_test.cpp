@@ -39,6 +39,8 @@ TEST_CASE("RFC 3339 times with Z, offsets and fractions") {
   CHECK(to_unix_ms(*t) == 1'795'341'600'000);
   CHECK(parse_rfc3339("2026-11-22T12:00:00+02:00") == t);
   CHECK(parse_rfc3339("2026-11-22t10:00:00z") == t);
+  CHECK(parse_rfc3339("2026-11-22 10:00:00Z") == t);
+  CHECK(parse_rfc3339("2026-11-22T05:30:00-04:30") == t);
   auto frac = parse_rfc3339("2026-11-22T10:00:00.123456Z");
   REQUIRE(frac);
   CHECK(to_unix_ms(*frac) == 1'795'341'600'123);
@@ -50,7 +52,12 @@ TEST_CASE("RFC 3339 times with Z, offsets and fractions") {
 
 TEST_CASE("malformed times are rejected") {
   for (const char* bad : {"", "2026-11-22", "2026-11-22T10:00:00", "yesterday",
-                          "2026-13-22T10:00:00Z", "2026-11-22T10:00:00Zjunk"}) {
+                          "2026-13-22T10:00:00Z", "2026-11-22T10:00:00Zjunk",
+                          // Found by fuzz/fuzz_codec and fuzz_alertmanager: fields the date
+                          // library's stream parser turned into NaN seconds (undefined behaviour).
+                          "2026-11-01T10:00800Z", "0001-01-01T00:0&:01Z", "2026-11-01T10:00:0&Z",
+                          "2026-11-22T10:00:00.Z", "2026-11-22T10:00:00.1234567890Z", "2026-11-22T10:00:00+0200",
+                          "2026-11-22x10:00:00Z"}) {
     INFO(bad);
     CHECK_FALSE(parse_rfc3339(bad).has_value());
   }
