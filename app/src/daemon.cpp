@@ -595,13 +595,15 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err) 
         }
       }
       if (!secrets_ok) continue;
-      auto made = factory(spec, *collector_http, logging.logger("collector:" + c.name));
+      // Each collector's requests go through its own budget, so `timeout` bounds a whole poll.
+      auto budget = std::make_shared<collectors::PollBudget>(*collector_http, clock);
+      auto made = factory(spec, *budget, logging.logger("collector:" + c.name));
       if (!made) {
         log.error("collector not started", {{"collector", c.name}, {"error", made.error()}});
         continue;
       }
       list.push_back({c.name, c.type, std::move(*made), c.options.duration("interval", Duration{30'000}),
-                      c.options.duration("timeout", Duration{20'000})});
+                      c.options.duration("timeout", Duration{20'000}), std::move(budget)});
     }
     if (secret_diags.error_count() > 0) err << secrets->redact(secret_diags.render_text());
     // Cursors are read from the store file when this host has it (role all, or a collector next

@@ -109,6 +109,7 @@ struct CollectorScheduler::Impl {
     }
     PollResult r;
     try {
+      if (s.spec.budget) s.spec.budget->start(s.spec.timeout);
       r = s.spec.collector->poll({s.cursor, clock.system_now(), s.spec.timeout});
     } catch (const std::exception& e) {
       // A collector must not throw; if one does, it is a failed poll, not a dead scheduler.

@@ -256,7 +256,8 @@ class BeastHttpClient final : public HttpClient {
     const std::string key = options_.unix_socket.empty() ? url.scheme + "://" + url.host_header()
                                                          : "unix:" + options_.unix_socket;
 
-    const Duration budget = request.timeout.value_or(options_.request_timeout);
+    const Duration budget =
+        request.timeout ? std::min(*request.timeout, options_.request_timeout) : options_.request_timeout;
     if (auto conn = take_idle(key)) {
       Exchange reused = exchange(*conn, beast_request, budget);
       if (!reused.error) return finish(key, std::move(conn), std::move(reused));

@@ -112,11 +112,13 @@ class CollectorHarness {
     store_ = std::move(*s);
     auto factory = collectors::collector_factory(type_);
     REQUIRE(factory);
-    auto c = factory({name_, type_, options_, secrets_}, *http_, logging_.logger(type_));
+    // As the daemon does: the collector's requests share its poll's `timeout`.
+    budget_ = std::make_shared<collectors::PollBudget>(*http_, clock);
+    auto c = factory({name_, type_, options_, secrets_}, *budget_, logging_.logger(type_));
     INFO((c ? std::string() : c.error()));
     REQUIRE(c);
     std::vector<collectors::ScheduledCollector> list;
-    list.push_back({name_, type_, std::move(*c), options_.duration("interval"), options_.duration("timeout")});
+    list.push_back({name_, type_, std::move(*c), options_.duration("interval"), options_.duration("timeout"), budget_});
     scheduler_ = std::make_unique<collectors::CollectorScheduler>(
         std::move(list),
         [this](std::vector<bus::Event> batch) {
@@ -148,6 +150,7 @@ class CollectorHarness {
   std::ostringstream log_out_;
   Logging logging_{LogLevel::info, std::make_shared<SecretRegistry>(), log_out_};
   std::unique_ptr<net::HttpClient> http_;
+  std::shared_ptr<collectors::PollBudget> budget_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<collectors::CollectorScheduler> scheduler_;
   std::size_t ingest_calls_ = 0;

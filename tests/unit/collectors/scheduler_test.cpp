@@ -221,3 +221,83 @@ TEST_CASE("Link headers give the next page, and Sentry's results=false ends pagi
   CHECK_FALSE(link_with_rel("", "next"));
   CHECK_FALSE(link_with_rel("<broken", "next"));
 }
+
+namespace {
+
+class RecordingHttp : public net::HttpClient {
+ public:
+  std::vector<std::optional<Duration>> timeouts;  // of every request sent on
+  tl::expected<net::ClientResponse, net::ClientError> send(const net::ClientRequest& r) override {
+    timeouts.push_back(r.timeout);
+    return net::ClientResponse{200, {}, "{}"};
+  }
+};
+
+net::ClientRequest some_request() {
+  net::ClientRequest req;
+  req.url = *net::parse_url("http://127.0.0.1:1/x");
+  return req;
+}
+
+// Sends one request per poll through the client it was built with, as a real collector does.
+class OneRequestCollector : public Collector {
+ public:
+  explicit OneRequestCollector(net::HttpClient& http) : http_(http) {}
+  PollResult poll(const PollContext&) override {
+    (void)http_.send(some_request());
+    return {};
+  }
+
+ private:
+  net::HttpClient& http_;
+};
+
+}  // namespace
+
+TEST_CASE("a poll's requests share its timeout: each gets what is left, none is sent once it is spent") {
+  FakeClock clock;
+  RecordingHttp inner;
+  PollBudget budget(inner, clock);
+  auto req = some_request();
+  REQUIRE(budget.send(req));  // no poll started: the request goes as it is
+  CHECK_FALSE(inner.timeouts.back().has_value());
+  budget.start(10s);
+  REQUIRE(budget.send(req));
+  CHECK(inner.timeouts.back() == Duration{10'000});
+  clock.advance(4s);
+  REQUIRE(budget.send(req));
+  CHECK(inner.timeouts.back() == Duration{6'000});
+  req.timeout = 2s;  // a request's own shorter timeout stands
+  REQUIRE(budget.send(req));
+  CHECK(inner.timeouts.back() == Duration{2'000});
+  clock.advance(7s);
+  auto spent = budget.send(req);
+  REQUIRE_FALSE(spent);
+  CHECK(spent.error().kind == net::ClientErrorKind::timeout);
+  CHECK(spent.error().retryable());
+  CHECK(spent.error().message == "the poll's timeout (10s) was used up");
+  CHECK(inner.timeouts.size() == 4);  // that one was never sent
+  budget.start(10s);                  // the next poll starts afresh
+  REQUIRE(budget.send(req));
+}
+
+TEST_CASE("the scheduler starts each collector's budget before each of its polls") {
+  std::ostringstream log_out;
+  Logging logging{LogLevel::info, std::make_shared<SecretRegistry>(), log_out};
+  FakeClock clock;
+  RecordingHttp inner;
+  auto budget = std::make_shared<PollBudget>(inner, clock);
+  std::vector<ScheduledCollector> list;
+  list.push_back({"nr", "newrelic", std::make_unique<OneRequestCollector>(*budget), 30s, 10s, budget});
+  CollectorScheduler scheduler(
+      std::move(list), [](std::vector<bus::Event>) { return true; },
+      [](const std::string&) { return std::optional<std::string>(); }, clock, logging.logger("collectors"), {},
+      [] { return 0.5; });
+  scheduler.run_due();
+  REQUIRE(inner.timeouts.size() == 1);
+  CHECK(inner.timeouts[0] == Duration{10'000});
+  clock.advance(30s);  // long past the first budget: the second poll has a whole one again
+  scheduler.run_due();
+  REQUIRE(inner.timeouts.size() == 2);
+  CHECK(inner.timeouts[1] == Duration{10'000});
+}

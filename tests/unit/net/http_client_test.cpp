@@ -278,7 +278,7 @@ TEST_CASE("a server that accepts and never answers gives a timeout after request
   CHECK(elapsed < std::chrono::milliseconds(2000));
 }
 
-TEST_CASE("a request's own timeout bounds it instead of request_timeout") {
+TEST_CASE("a request's own shorter timeout bounds it instead of request_timeout") {
   auto o = plain_options();
   o.respond = false;
   TlsServer server(o);

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@
 
 #include "vigie/bus/event.h"
 #include "vigie/config/options.h"
+#include "vigie/core/clock.h"
 #include "vigie/core/log.h"
 #include "vigie/core/time.h"
 #include "vigie/net/http_client.h"
@@ -67,6 +69,25 @@ struct CollectorSpec {
 
 using CollectorFactory = std::function<tl::expected<std::unique_ptr<Collector>, std::string>(
     const CollectorSpec& spec, net::HttpClient& http, Logger log)>;
+
+// The HTTP client one collector is given: it holds every request of a poll to the poll's budget
+// (`timeout`), since a collector has no clock to do it. The scheduler starts the budget before each
+// poll; a request may take at most what is left of it (or its own shorter timeout), and once it is
+// spent no request is sent and the poll fails with a timeout error.
+class PollBudget final : public net::HttpClient {
+ public:
+  PollBudget(net::HttpClient& inner, const Clock& clock) : inner_(inner), clock_(clock) {}
+  // Starts a budget of `budget` from now.
+  void start(Duration budget);
+  tl::expected<net::ClientResponse, net::ClientError> send(const net::ClientRequest& request) override;
+
+ private:
+  net::HttpClient& inner_;
+  const Clock& clock_;
+  std::mutex mutex_;
+  std::optional<SteadyPoint> deadline_;
+  Duration budget_{0};
+};
 
 // The factory of a registered kind, or nullptr (kinds.cpp holds the one explicit list).
 CollectorFactory collector_factory(std::string_view type);

@@ -27,6 +27,9 @@ struct ScheduledCollector {
   std::unique_ptr<Collector> collector;
   Duration interval{30'000};
   Duration timeout{20'000};
+  // The HTTP client the collector was built with, started with `timeout` before each poll;
+  // nullptr: the poll is bounded only by the client's own timeouts.
+  std::shared_ptr<PollBudget> budget;
 };
 
 struct CollectorHealth {

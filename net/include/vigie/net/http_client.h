@@ -28,8 +28,8 @@ struct ClientRequest {
   // Values are never logged (Authorization carries secrets).
   Headers headers;
   std::string body;
-  // Bounds writing this request and reading its response, instead of the client's
-  // request_timeout: a collector passes what is left of its poll's budget.
+  // Bounds writing this request and reading its response when shorter than the client's
+  // request_timeout (it never lengthens it): what is left of a collector's poll, say.
   std::optional<Duration> timeout;
 };
 
