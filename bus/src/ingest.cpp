@@ -185,9 +185,10 @@ struct IngestClient::Impl {
     const auto now = clock.steady_now();
     for (auto it = sent.begin(); it != sent.end();) {
       if (it->second.deadline <= now) {
+        // Before the callback: whoever it wakes (a collector's health check) sees the silence.
+        engine_answering = false;
         it->second.done(all_with(it->second.ids, IngestStatus::timeout, "no ack from the engine in time"));
         it = sent.erase(it);
-        engine_answering = false;
       } else {
         ++it;
       }
