@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "vigie/actions/action.h"
 #include "vigie/app/catalogs.h"
 #include "vigie/collectors/collector.h"
 
@@ -26,11 +27,15 @@ nlohmann::json option_json(const config::OptionSpec& o) {
   return j;
 }
 
-nlohmann::json catalog_json(const config::KindCatalog& catalog, bool collectors) {
+// Whether this build can run a kind (a kind may be known to the config, and so validated, before
+// it can run).
+using Runnable = bool (*)(std::string_view type);
+
+nlohmann::json catalog_json(const config::KindCatalog& catalog, Runnable runnable) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& k : catalog.all()) {
     nlohmann::json j = {{"type", std::string(k.type)}, {"description", std::string(k.description)}};
-    if (collectors) j["runnable"] = collectors::collector_factory(k.type) != nullptr;
+    j["runnable"] = runnable(k.type);
     j["options"] = nlohmann::json::array();
     for (const auto& o : k.options->options) j["options"].push_back(option_json(o));
     out.push_back(std::move(j));
@@ -63,9 +68,13 @@ void print_catalog(std::ostream& out, const std::string& title, const nlohmann::
 
 int run_kinds(const KindsOptions& options, std::ostream& out, std::ostream&) {
   const auto catalogs = builtin_catalogs();
-  const nlohmann::json all = {{"collectors", catalog_json(catalogs.collectors, true)},
-                              {"actions", catalog_json(catalogs.actions, false)},
-                              {"providers", catalog_json(catalogs.providers, false)}};
+  const nlohmann::json all = {
+      {"collectors",
+       catalog_json(catalogs.collectors, [](std::string_view t) { return collectors::collector_factory(t) != nullptr; })},
+      {"actions",
+       catalog_json(catalogs.actions, [](std::string_view t) { return actions::action_factory(t) != nullptr; })},
+      {"providers",
+       catalog_json(catalogs.providers, [](std::string_view t) { return actions::provider_factory(t) != nullptr; })}};
   if (options.json) {
     out << all.dump(2) << "\n";
     return 0;

@@ -231,6 +231,16 @@ TEST_CASE("vigie kinds lists every collector, action and provider kind with its 
   }
   CHECK(found);
   CHECK(doc["actions"].size() >= 5);
+  // Whether this build can run each kind: every collector, action and provider runs but slack.post,
+  // which is validated in rule files only (the text listing says so too).
+  for (const char* group : {"collectors", "actions", "providers"}) {
+    for (const auto& k : doc[group]) {
+      INFO(k["type"]);
+      CHECK(k["runnable"] == (k["type"] != "slack.post"));
+    }
+  }
+  CHECK(text.out.find("  slack.post — Post a message to a Slack channel (validated only: cannot run in this version)") !=
+        std::string::npos);
 }
 
 TEST_CASE("vigie audit lists who did what, newest first, filtered by user and time, as text and JSON") {
