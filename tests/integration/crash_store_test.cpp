@@ -1,0 +1,225 @@
+// The real `vigie run` whose store cannot write: a full file system, and a read-only one. While
+// the store cannot write, ingest answers 503 with a JSON error, the log says why and /healthz is
+// 503; nothing is acknowledged that is not stored; when space returns, ingest resumes without a
+// restart. The full file system is a 2 MB tmpfs under the store when the test may mount (root
+// with CAP_SYS_ADMIN), otherwise RLIMIT_FSIZE on the daemon (its writes past the limit fail
+// with EFBIG, SIGXFSZ ignored) — the same failure to SQLite, a refused write.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "crash_load.h"
+#include "http_client.h"
+#include "process.h"
+#include "vigie/store/store.h"
+
+using namespace vigie::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kBinary = VIGIE_BINARY;
+
+struct StoreWorkspace {
+  std::filesystem::path dir;
+  bool mounted = false;
+  explicit StoreWorkspace(const std::string& name) {
+    dir = std::filesystem::temp_directory_path() /
+          ("vigie-crash-" + name + "-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir / "rules");
+    std::filesystem::create_directories(dir / "data");
+    std::ofstream(dir / "vigie.toml")
+        << "rules = [\"rules/*.toml\"]\n[server]\nlisten = \"127.0.0.1:0\"\n"
+           "[store]\npath = \"data/v.db\"\n";
+    std::ofstream(dir / "rules" / "r.toml")
+        << "[[rule]]\nname = \"hot\"\nwhen = 'alertname == \"Load\" and n ends_with \"000x\"'\n"
+           "group_by = [\"n\"]\n";
+  }
+  ~StoreWorkspace() {
+    if (mounted) ::umount2((dir / "data").c_str(), MNT_DETACH);
+    std::filesystem::remove_all(dir);
+  }
+  // A small tmpfs under data/ (false when this process may not mount).
+  // VIGIE_CRASH_NO_MOUNT=1 forces the fallback, to check it where mounting works.
+  bool mount_tmpfs(const char* options) {
+    if (const char* no = std::getenv("VIGIE_CRASH_NO_MOUNT"); no && std::string(no) == "1")
+      return false;
+    mounted = ::mount("tmpfs", (dir / "data").c_str(), "tmpfs", 0, options) == 0;
+    return mounted;
+  }
+  bool remount(unsigned long flags, const char* options) {
+    return ::mount("tmpfs", (dir / "data").c_str(), "tmpfs", MS_REMOUNT | flags, options) == 0;
+  }
+  std::string config() const { return (dir / "vigie.toml").string(); }
+  std::string file(const std::string& name) const { return (dir / name).string(); }
+};
+
+std::uint16_t start(std::unique_ptr<Child>& child, const StoreWorkspace& ws) {
+  std::filesystem::remove(ws.file("out.log"));
+  child = std::make_unique<Child>(std::vector<std::string>{kBinary, "run", "-c", ws.config()},
+                                  ws.file("out.log"), ws.file("err.log"));
+  const std::string line =
+      wait_for_line(ws.file("out.log"), "listening on http://127.0.0.1:", 20000);
+  if (line.empty()) return 0;
+  return static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
+}
+
+// Posts batches of load alerts from `n` on; returns the answer of the first request that was
+// not a 2xx (status 0 if none within `max_events`), adding what was acked to `acked`.
+HttpResult post_until_refused(HttpClient& http, std::int64_t& n, std::int64_t max_events,
+                              std::set<std::int64_t>& acked) {
+  const std::int64_t end = n + max_events;
+  while (n < end) {
+    std::string body = "[";
+    for (int i = 0; i < 100; ++i) body += (i ? "," : "") + load_alert(n + i);
+    body += "]";
+    auto r = http.request("POST", "/api/v2/alerts", body);
+    if (r.status != 200) return r;
+    for (int i = 0; i < 100; ++i) acked.insert(n + i);
+    n += 100;
+  }
+  return {};
+}
+
+// Every acked n is stored exactly once.
+void check_stored(const StoreWorkspace& ws, const std::set<std::int64_t>& acked) {
+  auto store = vigie::store::Store::open(ws.file("data/v.db"));
+  REQUIRE(store);
+  auto events =
+      (*store)->recent_events(std::string("alertmanager.alert"), std::nullopt, 10'000'000);
+  REQUIRE(events);
+  std::map<std::string, int> stored;
+  for (const auto& e : *events) ++stored[e.attrs.value("n", "")];
+  std::size_t lost = 0, twice = 0;
+  for (auto n : acked) lost += stored.count(load_label(n)) == 0;
+  for (const auto& [label, count] : stored) twice += count > 1;
+  INFO("acked " << acked.size() << ", stored " << stored.size());
+  CHECK(lost == 0);
+  CHECK(twice == 0);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a full store: 503 with a JSON error and a log line, nothing acked lost, ingest resumes when "
+    "space returns") {
+  StoreWorkspace ws("full");
+  const bool tmpfs = ws.mount_tmpfs("size=2m");
+  // Without mount rights: the daemon's file size limit stands in for the full disk.
+  if (!tmpfs)
+    ::signal(SIGXFSZ, SIG_IGN);  // inherited by the child: a write past the limit fails with EFBIG
+  std::unique_ptr<Child> vigie;
+  const auto port = start(vigie, ws);
+  REQUIRE(port != 0);
+  if (!tmpfs) {
+    WARN("no mount rights: RLIMIT_FSIZE on the daemon stands in for a full disk");
+    const rlimit limit{2 << 20, RLIM_INFINITY};
+    REQUIRE(::prlimit(vigie->pid(), RLIMIT_FSIZE, &limit, nullptr) == 0);
+  }
+  HttpClient http(port, 10000);
+  std::set<std::int64_t> acked;
+  std::int64_t n = 0;
+  const auto refused = post_until_refused(http, n, 400'000, acked);
+  INFO("acked " << acked.size() << " before the store filled up");
+  REQUIRE(refused.status == 503);
+  CHECK(acked.size() > 1000);
+  const auto error = nlohmann::json::parse(refused.body, nullptr, false);
+  REQUIRE(error.is_object());
+  INFO(refused.body);
+  WARN("store full: " << refused.body);
+  CHECK(error.value("error", "") == "not stored, retry");
+  const std::string detail = error.dump();
+  CHECK((detail.find("full") != std::string::npos || detail.find("disk I/O") != std::string::npos));
+  CHECK_FALSE(wait_for_line(ws.file("err.log"), "store commit failed", 5000).empty());
+  CHECK(http.request("GET", "/healthz").status == 503);
+  // Still full: still refused, the daemon lives on.
+  std::set<std::int64_t> none;
+  std::int64_t again = n;
+  CHECK(post_until_refused(http, again, 300, none).status == 503);
+  CHECK(none.empty());
+  CHECK(vigie->running());
+
+  // Space returns: the next batches are stored, no restart.
+  if (tmpfs) {
+    REQUIRE(ws.remount(0, "size=64m"));
+  } else {
+    const rlimit limit{RLIM_INFINITY, RLIM_INFINITY};
+    REQUIRE(::prlimit(vigie->pid(), RLIMIT_FSIZE, &limit, nullptr) == 0);
+  }
+  std::int64_t after = n;
+  const auto resumed = post_until_refused(http, after, 2000, acked);
+  INFO(resumed.status << " " << resumed.body);
+  CHECK(resumed.status == 0);  // every batch got its 2xx
+  CHECK(http.request("GET", "/healthz").status == 200);
+  vigie->signal(SIGTERM);
+  CHECK(vigie->wait(15000) == 0);
+  check_stored(ws, acked);
+}
+
+TEST_CASE(
+    "a read-only store: vigie run refuses to start and says why; once writable it starts and "
+    "nothing acked is lost") {
+  StoreWorkspace ws("readonly");
+  const bool tmpfs = ws.mount_tmpfs("size=64m");
+  // A store with events in it, then made read-only before the daemon starts again. (A file
+  // system turning read-only under a running daemon fails its writes like a full one: the
+  // test above.)
+  std::set<std::int64_t> acked;
+  std::int64_t n = 0;
+  {
+    std::unique_ptr<Child> vigie;
+    const auto port = start(vigie, ws);
+    REQUIRE(port != 0);
+    HttpClient http(port, 10000);
+    CHECK(post_until_refused(http, n, 1000, acked).status == 0);
+    vigie->signal(SIGTERM);
+    REQUIRE(vigie->wait(15000) == 0);
+  }
+  const auto data = ws.dir / "data";
+  if (tmpfs) {
+    REQUIRE(ws.remount(MS_RDONLY, "size=64m"));
+  } else if (::geteuid() != 0) {
+    std::filesystem::permissions(
+        data, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+  } else {
+    WARN(
+        "skipped: root without mount rights cannot make a read-only folder (permissions do not "
+        "bind root)");
+    return;
+  }
+  auto refused = run_process({kBinary, "run", "-c", ws.config()}, {}, 30);
+  INFO(refused.err);
+  CHECK(refused.exit_code != 0);
+  CHECK(refused.err.find("opening the store") != std::string::npos);
+  CHECK(refused.err.find("is not writable") != std::string::npos);
+  CHECK((refused.err.find("Read-only file system") != std::string::npos ||
+         refused.err.find("Permission denied") != std::string::npos));
+
+  // Writable again: it starts, takes events, and kept every one acked before.
+  if (tmpfs) {
+    REQUIRE(ws.remount(0, "size=64m"));
+  } else {
+    std::filesystem::permissions(data, std::filesystem::perms::owner_all);
+  }
+  std::unique_ptr<Child> vigie;
+  const auto port = start(vigie, ws);
+  REQUIRE(port != 0);
+  HttpClient http(port, 10000);
+  CHECK(post_until_refused(http, n, 1000, acked).status == 0);
+  vigie->signal(SIGTERM);
+  CHECK(vigie->wait(15000) == 0);
+  check_stored(ws, acked);
+}
