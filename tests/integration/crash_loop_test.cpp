@@ -6,8 +6,9 @@
 // alert got two Slack messages, only when a kill fell inside the documented window (the worker
 // had acted but the engine had not recorded the result: docs/operations.md "Crash safety").
 //
-// VIGIE_CRASH_KILLS (default 6), VIGIE_CRASH_RATE (events/s, default 3000) and
-// VIGIE_CRASH_SECONDS (longest load per round, default 1.5) size it; the full run is 20 kills at
+// VIGIE_CRASH_KILLS (default 6), VIGIE_CRASH_RATE (events/s, default 3000),
+// VIGIE_CRASH_SECONDS (longest load before a kill, default 1.5) and VIGIE_CRASH_SEED (the
+// moments) size it; the full run is 20 kills at
 // 10 000 events/s (docs/reliability.md).
 #include <catch2/catch.hpp>
 
@@ -150,14 +151,15 @@ std::map<std::string, int> messages_per_label(const FakeSlack& slack) {
 }  // namespace
 
 TEST_CASE(
-    "crash loop: kill -9 under load, in Slack deliveries and action runs; nothing acked lost, no "
+    "crash loop: kill -9 under load, in Slack deliveries and action runs: nothing acked lost, no "
     "repeat outside the window") {
   const int kills = static_cast<int>(env_number("VIGIE_CRASH_KILLS", 6));
   const double rate = env_number("VIGIE_CRASH_RATE", 3000);
   const double round_seconds = env_number("VIGIE_CRASH_SECONDS", 1.5);
   FakeSlack slack(kBotToken);
   CrashWorkspace ws(slack.base_url());
-  std::mt19937 rng(20261130);
+  const auto seed = static_cast<std::uint32_t>(env_number("VIGIE_CRASH_SEED", 20261130));
+  std::mt19937 rng(seed);
 
   std::set<std::int64_t> acked_load;         // load events that got a 2xx
   std::set<std::string> acked_hot;           // hot alerts that got a 2xx
@@ -354,17 +356,17 @@ TEST_CASE(
   }
   // Leave a line in the test log for docs/reliability.md.
   std::ostringstream summary;
-  summary << "crash loop: " << kills << " kills (" << by_kind[0] << " random, " << by_kind[1]
-          << " in a Slack delivery, " << by_kind[2] << " in an action run), load asked " << rate
-          << "/s, sent " << load_sent << " in " << static_cast<int>(load_seconds)
-          << " s under load (" << static_cast<int>(static_cast<double>(load_sent) / load_seconds)
-          << "/s); events acked " << acked_load.size() + acked_hot.size() << ", lost " << lost
-          << ", stored twice " << twice << "; alerts " << alerts->size()
-          << ", notify jobs not done " << not_done << ", alerts without message " << unposted
-          << ", alerts with two messages " << duplicate_posts << " (outside the window "
-          << duplicate_posts_outside << "); actions " << asked_actions.size() << ", not done "
-          << actions_not_done << ", run twice " << action_reruns << " (outside the window "
-          << action_reruns_outside << ")";
+  summary << "crash loop (seed " << seed << "): " << kills << " kills (" << by_kind[0]
+          << " random, " << by_kind[1] << " in a Slack delivery, " << by_kind[2]
+          << " in an action run), load asked " << rate << "/s, sent " << load_sent << " in "
+          << static_cast<int>(load_seconds) << " s under load ("
+          << static_cast<int>(static_cast<double>(load_sent) / load_seconds) << "/s); events acked "
+          << acked_load.size() + acked_hot.size() << ", lost " << lost << ", stored twice " << twice
+          << "; alerts " << alerts->size() << ", notify jobs not done " << not_done
+          << ", alerts without message " << unposted << ", alerts with two messages "
+          << duplicate_posts << " (outside the window " << duplicate_posts_outside << "); actions "
+          << asked_actions.size() << ", not done " << actions_not_done << ", run twice "
+          << action_reruns << " (outside the window " << action_reruns_outside << ")";
   WARN(summary.str());
   CHECK(acked_load.size() > 100);
   CHECK(lost == 0);

@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +22,7 @@
 #include <thread>
 
 #include "crash_load.h"
+#include "fake_slack.h"
 #include "http_client.h"
 #include "process.h"
 #include "vigie/store/store.h"
@@ -35,7 +37,8 @@ const std::string kBinary = VIGIE_BINARY;
 struct StoreWorkspace {
   std::filesystem::path dir;
   bool mounted = false;
-  explicit StoreWorkspace(const std::string& name) {
+  // `slack_url`: [slack] on that fake Slack, and a rule posting alert "Disk" there.
+  explicit StoreWorkspace(const std::string& name, const std::string& slack_url = "") {
     dir = std::filesystem::temp_directory_path() /
           ("vigie-crash-" + name + "-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
@@ -47,6 +50,17 @@ struct StoreWorkspace {
     std::ofstream(dir / "rules" / "r.toml")
         << "[[rule]]\nname = \"hot\"\nwhen = 'alertname == \"Load\" and n ends_with \"000x\"'\n"
            "group_by = [\"n\"]\n";
+    if (!slack_url.empty()) {
+      std::ofstream(dir / "bot-token") << "xoxb-crash-store\n";
+      std::ofstream(dir / "signing-secret") << "crash-store-secret\n";
+      std::ofstream(dir / "vigie.toml", std::ios::app)
+          << "[slack]\nbase_url = \"" << slack_url
+          << "\"\ntoken_file = \"bot-token\"\nsigning_secret_file = \"signing-secret\"\n"
+             "default_channel = \"C0OPS\"\n";
+      // Only this rule: the load must not post to Slack.
+      std::ofstream(dir / "rules" / "r.toml")
+          << "[[rule]]\nname = \"disk\"\nwhen = 'alertname == \"Disk\"'\n";
+    }
   }
   ~StoreWorkspace() {
     if (mounted) ::umount2((dir / "data").c_str(), MNT_DETACH);
@@ -116,7 +130,8 @@ void check_stored(const StoreWorkspace& ws, const std::set<std::int64_t>& acked)
 TEST_CASE(
     "a full store: 503 with a JSON error and a log line, nothing acked lost, ingest resumes when "
     "space returns") {
-  StoreWorkspace ws("full");
+  FakeSlack slack("xoxb-crash-store");
+  StoreWorkspace ws("full", slack.base_url());
   const bool tmpfs = ws.mount_tmpfs("size=2m");
   // Without mount rights: the daemon's file size limit stands in for the full disk.
   if (!tmpfs)
@@ -130,6 +145,14 @@ TEST_CASE(
     REQUIRE(::prlimit(vigie->pid(), RLIMIT_FSIZE, &limit, nullptr) == 0);
   }
   HttpClient http(port, 10000);
+  // An alert whose Slack post is applied but whose answer comes only once the store is full:
+  // its result must be recorded when space returns, not dropped (its job would run again at the
+  // next restart: a second message).
+  slack.hold_answers("chat.postMessage");
+  REQUIRE(
+      http.request("POST", "/api/v2/alerts", R"([{"labels":{"alertname":"Disk","host":"db1"}}])")
+          .status == 200);
+  REQUIRE(slack.wait_held(1, 10s));
   std::set<std::int64_t> acked;
   std::int64_t n = 0;
   const auto refused = post_until_refused(http, n, 400'000, acked);
@@ -151,6 +174,9 @@ TEST_CASE(
   CHECK(post_until_refused(http, again, 300, none).status == 503);
   CHECK(none.empty());
   CHECK(vigie->running());
+  // Its answer now: the small write of its result may fit where a batch did not (SQLite reuses
+  // the WAL's pages) or be refused and kept (the next test); either way it is recorded once.
+  slack.release_held();
 
   // Space returns: the next batches are stored, no restart.
   if (tmpfs) {
@@ -164,13 +190,28 @@ TEST_CASE(
   INFO(resumed.status << " " << resumed.body);
   CHECK(resumed.status == 0);  // every batch got its 2xx
   CHECK(http.request("GET", "/healthz").status == 200);
+  // The held result is recorded, without a restart.
+  bool done = false;
+  for (int i = 0; i < 100 && !done; ++i) {
+    auto store = vigie::store::Store::open(ws.file("data/v.db"));
+    REQUIRE(store);
+    auto alerts = (*store)->alerts_in_state(std::nullopt);
+    REQUIRE(alerts);
+    for (const auto& a : *alerts) {
+      auto job = (*store)->find_job("notify:" + std::to_string(a.id) + ":1");
+      if (a.rule == "disk" && job && *job && (*job)->state == "done") done = true;
+    }
+    if (!done) std::this_thread::sleep_for(100ms);
+  }
+  CHECK(done);
   vigie->signal(SIGTERM);
   CHECK(vigie->wait(15000) == 0);
   check_stored(ws, acked);
+  CHECK(slack.count("chat.postMessage") == 1);
 }
 
 TEST_CASE(
-    "a read-only store: vigie run refuses to start and says why; once writable it starts and "
+    "a read-only store: vigie run refuses to start and says why, once writable it starts and "
     "nothing acked is lost") {
   StoreWorkspace ws("readonly");
   const bool tmpfs = ws.mount_tmpfs("size=64m");
@@ -222,4 +263,59 @@ TEST_CASE(
   vigie->signal(SIGTERM);
   CHECK(vigie->wait(15000) == 0);
   check_stored(ws, acked);
+}
+
+TEST_CASE("a job result the store refuses is kept and recorded once the store can write again") {
+  FakeSlack slack("xoxb-crash-store");
+  StoreWorkspace ws("locked", slack.base_url());
+  std::unique_ptr<Child> vigie;
+  const auto port = start(vigie, ws);
+  REQUIRE(port != 0);
+  HttpClient http(port, 20000);
+  slack.hold_answers("chat.postMessage");
+  REQUIRE(
+      http.request("POST", "/api/v2/alerts", R"([{"labels":{"alertname":"Disk","host":"db1"}}])")
+          .status == 200);
+  REQUIRE(slack.wait_held(1, 10s));
+  // Another connection holds the write lock past the daemon's busy timeout (5 s): its writes
+  // fail with "database is locked", as they would on a full disk.
+  auto other = vigie::store::Store::open(ws.file("data/v.db"));
+  REQUIRE(other);
+  std::atomic<bool> locked{false}, unlock{false};
+  std::thread holder([&] {
+    (void)(*other)->write([&] {
+      locked = true;
+      for (int i = 0; i < 300 && !unlock; ++i) std::this_thread::sleep_for(50ms);
+      return true;
+    });
+  });
+  while (!locked) std::this_thread::sleep_for(5ms);
+  slack.release_held();
+  const bool refused = !wait_for_line(ws.file("err.log"), "job result not recorded", 12000).empty();
+  unlock = true;
+  holder.join();
+  other->reset();
+  CHECK(refused);
+  bool done = false;
+  for (int i = 0; i < 100 && !done; ++i) {
+    auto store = vigie::store::Store::open(ws.file("data/v.db"));
+    REQUIRE(store);
+    auto alerts = (*store)->alerts_in_state(std::nullopt);
+    REQUIRE(alerts);
+    for (const auto& a : *alerts) {
+      auto job = (*store)->find_job("notify:" + std::to_string(a.id) + ":1");
+      if (a.rule == "disk" && job && *job && (*job)->state == "done") done = true;
+    }
+    if (!done) std::this_thread::sleep_for(100ms);
+  }
+  CHECK(done);  // recorded without a restart
+  vigie->signal(SIGTERM);
+  CHECK(vigie->wait(15000) == 0);
+  // Nothing is left for a restart to run again.
+  auto store = vigie::store::Store::open(ws.file("data/v.db"));
+  REQUIRE(store);
+  auto unfinished = (*store)->unfinished_jobs();
+  REQUIRE(unfinished);
+  CHECK(unfinished->empty());
+  CHECK(slack.count("chat.postMessage") == 1);
 }
