@@ -30,6 +30,7 @@
 #include "fake_slack.h"
 #include "http_client.h"
 #include "process.h"
+#include "vigie/net/url.h"
 #include "vigie/store/store.h"
 
 using namespace vigie::testing;
@@ -45,21 +46,6 @@ const char* const kChannels[] = {"C0A", "C0B", "C0C"};
 double env_number(const char* name, double fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::atof(v) : fallback;
-}
-
-std::string form_encode(const std::string& text) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c)) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
 }
 
 // The label of the k-th alert the test raises: y<k>y, never a substring of another.
@@ -106,13 +92,7 @@ struct CrashWorkspace {
 };
 
 std::uint16_t start(std::unique_ptr<Child>& child, const CrashWorkspace& ws) {
-  std::filesystem::remove(ws.file("out.log"));
-  child = std::make_unique<Child>(std::vector<std::string>{kBinary, "run", "-c", ws.config()},
-                                  ws.file("out.log"), ws.file("err.log"));
-  const std::string line =
-      wait_for_line(ws.file("out.log"), "listening on http://127.0.0.1:", 20000);
-  if (line.empty()) return 0;
-  return static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
+  return start_daemon(child, kBinary, ws.config(), ws.file("out.log"), ws.file("err.log"));
 }
 
 // Lines "start <k>" (or "end <k>") in runs.log, counted per k.
@@ -251,8 +231,8 @@ TEST_CASE(
     } else if (kind == 2) {
       const std::string k = "a" + std::to_string(round);
       const std::string body = "command=%2Fvigie&channel_id=C0OPS&user_id=U0ALICE&text=" +
-                               form_encode("run block k=" + k) +
-                               "&response_url=" + form_encode(slack.response_url("run-" + k)) +
+                               vigie::net::url_encode("run block k=" + k) + "&response_url=" +
+                               vigie::net::url_encode(slack.response_url("run-" + k)) +
                                "&trigger_id=t-" + k;
       std::map<std::string, std::string> headers{
           {"Content-Type", "application/x-www-form-urlencoded"}};

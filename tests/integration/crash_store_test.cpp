@@ -82,13 +82,32 @@ struct StoreWorkspace {
 };
 
 std::uint16_t start(std::unique_ptr<Child>& child, const StoreWorkspace& ws) {
-  std::filesystem::remove(ws.file("out.log"));
-  child = std::make_unique<Child>(std::vector<std::string>{kBinary, "run", "-c", ws.config()},
-                                  ws.file("out.log"), ws.file("err.log"));
-  const std::string line =
-      wait_for_line(ws.file("out.log"), "listening on http://127.0.0.1:", 20000);
-  if (line.empty()) return 0;
-  return static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
+  return start_daemon(child, kBinary, ws.config(), ws.file("out.log"), ws.file("err.log"));
+}
+
+// Raises the "disk" alert with its chat.postMessage applied by the fake Slack but its answer
+// held (bounded wait): the worker has acted, the engine does not know yet.
+bool post_held_alert(HttpClient& http, FakeSlack& slack) {
+  slack.hold_answers("chat.postMessage");
+  const auto r =
+      http.request("POST", "/api/v2/alerts", R"([{"labels":{"alertname":"Disk","host":"db1"}}])");
+  return r.status == 200 && slack.wait_held(1, 10s);
+}
+
+// Waits (bounded) until the alert of rule "disk" has its first notify job done.
+bool disk_notify_done(const StoreWorkspace& ws) {
+  for (int i = 0; i < 100; ++i) {
+    auto store = vigie::store::Store::open(ws.file("data/v.db"));
+    if (!store) return false;
+    auto alerts = (*store)->alerts_in_state(std::nullopt);
+    if (!alerts) return false;
+    for (const auto& a : *alerts) {
+      auto job = (*store)->find_job("notify:" + std::to_string(a.id) + ":1");
+      if (a.rule == "disk" && job && *job && (*job)->state == "done") return true;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  return false;
 }
 
 // Posts batches of load alerts from `n` on; returns the answer of the first request that was
@@ -106,6 +125,17 @@ HttpResult post_until_refused(HttpClient& http, std::int64_t& n, std::int64_t ma
     n += 100;
   }
   return {};
+}
+
+// Starts the daemon, has 1000 events acked, stops it with SIGTERM.
+void run_with_load(const StoreWorkspace& ws, std::int64_t& n, std::set<std::int64_t>& acked) {
+  std::unique_ptr<Child> vigie;
+  const auto port = start(vigie, ws);
+  REQUIRE(port != 0);
+  HttpClient http(port, 10000);
+  CHECK(post_until_refused(http, n, 1000, acked).status == 0);
+  vigie->signal(SIGTERM);
+  REQUIRE(vigie->wait(15000) == 0);
 }
 
 // Every acked n is stored exactly once.
@@ -148,11 +178,7 @@ TEST_CASE(
   // An alert whose Slack post is applied but whose answer comes only once the store is full:
   // its result must be recorded when space returns, not dropped (its job would run again at the
   // next restart: a second message).
-  slack.hold_answers("chat.postMessage");
-  REQUIRE(
-      http.request("POST", "/api/v2/alerts", R"([{"labels":{"alertname":"Disk","host":"db1"}}])")
-          .status == 200);
-  REQUIRE(slack.wait_held(1, 10s));
+  REQUIRE(post_held_alert(http, slack));
   std::set<std::int64_t> acked;
   std::int64_t n = 0;
   const auto refused = post_until_refused(http, n, 400'000, acked);
@@ -191,19 +217,7 @@ TEST_CASE(
   CHECK(resumed.status == 0);  // every batch got its 2xx
   CHECK(http.request("GET", "/healthz").status == 200);
   // The held result is recorded, without a restart.
-  bool done = false;
-  for (int i = 0; i < 100 && !done; ++i) {
-    auto store = vigie::store::Store::open(ws.file("data/v.db"));
-    REQUIRE(store);
-    auto alerts = (*store)->alerts_in_state(std::nullopt);
-    REQUIRE(alerts);
-    for (const auto& a : *alerts) {
-      auto job = (*store)->find_job("notify:" + std::to_string(a.id) + ":1");
-      if (a.rule == "disk" && job && *job && (*job)->state == "done") done = true;
-    }
-    if (!done) std::this_thread::sleep_for(100ms);
-  }
-  CHECK(done);
+  CHECK(disk_notify_done(ws));
   vigie->signal(SIGTERM);
   CHECK(vigie->wait(15000) == 0);
   check_stored(ws, acked);
@@ -220,15 +234,7 @@ TEST_CASE(
   // test above.)
   std::set<std::int64_t> acked;
   std::int64_t n = 0;
-  {
-    std::unique_ptr<Child> vigie;
-    const auto port = start(vigie, ws);
-    REQUIRE(port != 0);
-    HttpClient http(port, 10000);
-    CHECK(post_until_refused(http, n, 1000, acked).status == 0);
-    vigie->signal(SIGTERM);
-    REQUIRE(vigie->wait(15000) == 0);
-  }
+  run_with_load(ws, n, acked);
   const auto data = ws.dir / "data";
   if (tmpfs) {
     REQUIRE(ws.remount(MS_RDONLY, "size=64m"));
@@ -255,13 +261,7 @@ TEST_CASE(
   } else {
     std::filesystem::permissions(data, std::filesystem::perms::owner_all);
   }
-  std::unique_ptr<Child> vigie;
-  const auto port = start(vigie, ws);
-  REQUIRE(port != 0);
-  HttpClient http(port, 10000);
-  CHECK(post_until_refused(http, n, 1000, acked).status == 0);
-  vigie->signal(SIGTERM);
-  CHECK(vigie->wait(15000) == 0);
+  run_with_load(ws, n, acked);
   check_stored(ws, acked);
 }
 
@@ -272,11 +272,7 @@ TEST_CASE("a job result the store refuses is kept and recorded once the store ca
   const auto port = start(vigie, ws);
   REQUIRE(port != 0);
   HttpClient http(port, 20000);
-  slack.hold_answers("chat.postMessage");
-  REQUIRE(
-      http.request("POST", "/api/v2/alerts", R"([{"labels":{"alertname":"Disk","host":"db1"}}])")
-          .status == 200);
-  REQUIRE(slack.wait_held(1, 10s));
+  REQUIRE(post_held_alert(http, slack));
   // Another connection holds the write lock past the daemon's busy timeout (5 s): its writes
   // fail with "database is locked", as they would on a full disk.
   auto other = vigie::store::Store::open(ws.file("data/v.db"));
@@ -296,19 +292,7 @@ TEST_CASE("a job result the store refuses is kept and recorded once the store ca
   holder.join();
   other->reset();
   CHECK(refused);
-  bool done = false;
-  for (int i = 0; i < 100 && !done; ++i) {
-    auto store = vigie::store::Store::open(ws.file("data/v.db"));
-    REQUIRE(store);
-    auto alerts = (*store)->alerts_in_state(std::nullopt);
-    REQUIRE(alerts);
-    for (const auto& a : *alerts) {
-      auto job = (*store)->find_job("notify:" + std::to_string(a.id) + ":1");
-      if (a.rule == "disk" && job && *job && (*job)->state == "done") done = true;
-    }
-    if (!done) std::this_thread::sleep_for(100ms);
-  }
-  CHECK(done);  // recorded without a restart
+  CHECK(disk_notify_done(ws));  // recorded without a restart
   vigie->signal(SIGTERM);
   CHECK(vigie->wait(15000) == 0);
   // Nothing is left for a restart to run again.
