@@ -197,6 +197,8 @@ struct EngineLoop {
     auto& batch_events = metrics.counter("vigie_engine_events_total", "Events evaluated by the engine");
     std::uint64_t iterations = 0;
     SteadyPoint next_chat_tick = clock.steady_now();
+    std::vector<bus::JobResult> unrecorded;  // job results the store refused, oldest first
+    SteadyPoint next_result_retry = clock.steady_now();
     // Retention runs a minute after the start (not in the way of a restart's catch-up), then hourly.
     SteadyPoint next_retention = clock.steady_now() + Duration{60'000};
     while (!stopping) {
@@ -257,9 +259,27 @@ struct EngineLoop {
         for (auto& o : chat_outputs) deliver(std::move(o));
       }
       std::vector<bus::Event> result_events;
-      for (const auto& r : dispatcher.poll()) {
-        engine.job_finished(r.job_id, r.outcome == bus::JobOutcome::ok, r.output);
-        deliver(chat.action_finished(r.job_id, r.outcome == bus::JobOutcome::ok, r.output, r.reason));
+      // A result the store could not take (full disk) is kept and recorded again later, in
+      // order: dropped, its job would stay dispatched and run again at the next restart.
+      std::vector<bus::JobResult> results;
+      if (!unrecorded.empty() && clock.steady_now() >= next_result_retry) {
+        results.swap(unrecorded);
+      }
+      for (auto& r : dispatcher.poll()) results.push_back(std::move(r));
+      for (auto& r : results) {
+        if (!unrecorded.empty()) {
+          unrecorded.push_back(std::move(r));
+          continue;
+        }
+        const bool ok = r.outcome == bus::JobOutcome::ok;
+        if (auto fin = engine.job_finished(r.job_id, ok, r.output); !fin.ok) {
+          log.error("job result not recorded: kept, recorded again in a second",
+                    {{"job", r.job_id}, {"error", fin.error}});
+          next_result_retry = clock.steady_now() + Duration{1000};
+          unrecorded.push_back(std::move(r));
+          continue;
+        }
+        deliver(chat.action_finished(r.job_id, ok, r.output, r.reason));
         metrics.counter("vigie_jobs_finished_total", "Jobs finished, by outcome",
                         {{"outcome", std::string(bus::job_outcome_name(r.outcome))}}).inc();
         if (auto e = result_event(r)) {

@@ -6,9 +6,14 @@
 #include "migrations.h"
 #include "sqlite.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <exception>
+#include <filesystem>
 #include <limits>
+#include <system_error>
 
 namespace vigie::store {
 
@@ -163,10 +168,28 @@ Result<bool> open_database(detail::Database& db, const std::string& path, const 
   return true;
 }
 
+// Why SQLite could not open or write a file, when the file system says so: SQLite's own
+// message for a read-only folder is "unable to open database file". "" when nothing is wrong.
+std::string not_writable_hint(const std::string& path) {
+  if (path.empty() || path == ":memory:") return "";
+  const std::filesystem::path file(path);
+  const std::filesystem::path dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+  // The folder too: SQLite creates the -wal and -shm files beside the database.
+  for (const auto& [p, what] : {std::pair{dir, "its folder"}, std::pair{file, "the file"}}) {
+    if (p == file && ::access(p.c_str(), F_OK) != 0) continue;
+    if (::access(p.c_str(), W_OK) != 0) {
+      const int e = errno;
+      return std::string(" (") + what + " '" + p.string() + "' is not writable: " + std::generic_category().message(e) + ")";
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 struct Store::Impl {
   detail::Database db;
+  std::string path;
   int depth = 0;          // nesting of write()
   bool failed = false;    // a Store call failed inside the current transaction
   std::int64_t commits = 0;
@@ -188,9 +211,12 @@ Store::~Store() = default;
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& path, const OpenOptions& options) {
   auto impl = std::make_unique<Impl>();
-  if (auto ok = open_database(impl->db, path, options); !ok) return tl::unexpected(ok.error());
+  impl->path = path;
+  if (auto ok = open_database(impl->db, path, options); !ok) {
+    return tl::unexpected(StoreError{ok.error().message + not_writable_hint(path)});
+  }
   if (auto ok = detail::migrate(impl->db, kSchemaVersion); !ok) {
-    return tl::unexpected(StoreError{"opening the store '" + path + "': " + ok.error().message});
+    return tl::unexpected(StoreError{"opening the store '" + path + "': " + ok.error().message + not_writable_hint(path)});
   }
   sqlite3_commit_hook(
       impl->db.handle(),
@@ -268,7 +294,7 @@ Result<bool> Store::write(const std::function<bool()>& fn) {
   }
   if (auto c = db.exec("COMMIT", "committing a transaction"); !c) {
     db.rollback();
-    return tl::unexpected(c.error());
+    return tl::unexpected(StoreError{c.error().message + not_writable_hint(impl_->path)});
   }
   return true;
 }

@@ -47,6 +47,8 @@ struct FakeSlack::Impl {
   std::vector<std::size_t> socket_ids;   // in connection order
   std::vector<std::size_t> open_at_connect;  // per connection, the others open then
   std::size_t envelopes = 0;
+  std::string hold_method;  // answers to calls of this method wait in `held`
+  std::vector<std::pair<net::Respond, net::HttpResponse>> held;
 
   std::string new_ts() { return std::to_string(next_ts++) + ".000100"; }
 
@@ -157,13 +159,16 @@ struct FakeSlack::Impl {
       for (const auto& [k, v] : net::parse_form(req.body)) r.args[k] = v;
     }
     net::HttpResponse resp;
+    bool hold = false;
     {
       std::lock_guard lock(mutex);
       resp = answer(r);
+      hold = !hold_method.empty() && r.method == hold_method;
       requests.push_back(std::move(r));
+      if (hold) held.emplace_back(respond, resp);
     }
     changed.notify_all();
-    respond(std::move(resp));
+    if (!hold) respond(std::move(resp));
   }
 };
 
@@ -197,6 +202,7 @@ FakeSlack::FakeSlack(std::string bot_token, std::string app_token) : impl_(std::
 }
 
 FakeSlack::~FakeSlack() {
+  release_held();
   impl_->http->stop(std::chrono::milliseconds(500));
   impl_->ws.reset();
 }
@@ -238,6 +244,26 @@ std::optional<FakeSlack::Request> FakeSlack::wait_for_request(const std::functio
 void FakeSlack::fail_next(const std::string& method, int status, std::string error, std::optional<int> retry_after) {
   std::lock_guard lock(impl_->mutex);
   impl_->failures[method].push_back({status, std::move(error), retry_after});
+}
+
+void FakeSlack::hold_answers(const std::string& method) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->hold_method = method;
+}
+
+bool FakeSlack::wait_held(std::size_t count, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(impl_->mutex);
+  return impl_->changed.wait_for(lock, timeout, [&] { return impl_->held.size() >= count; });
+}
+
+void FakeSlack::release_held() {
+  std::vector<std::pair<net::Respond, net::HttpResponse>> held;
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->hold_method.clear();
+    held.swap(impl_->held);
+  }
+  for (auto& [respond, resp] : held) respond(std::move(resp));
 }
 
 std::vector<FakeSlack::Message> FakeSlack::messages() const {

@@ -64,6 +64,13 @@ class FakeSlack {
   void fail_next(const std::string& method, int status, std::string error = {},
                  std::optional<int> retry_after = std::nullopt);
 
+  // From now on, calls of `method` are applied and recorded as usual but their answers are held
+  // back until release_held(): "Slack acted, the caller never heard" — a crash test kills Vigie
+  // while an answer is held. wait_held waits (bounded) until `count` answers are held.
+  void hold_answers(const std::string& method);
+  bool wait_held(std::size_t count, std::chrono::milliseconds timeout) const;
+  void release_held();  // sends every held answer (to a caller that may be gone) and stops holding
+
   std::vector<Message> messages() const;  // top-level messages, in posting order
   std::vector<Message> replies(const std::string& channel, const std::string& thread_ts) const;
   std::optional<Message> message(const std::string& channel, const std::string& ts) const;

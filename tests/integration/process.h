@@ -2,7 +2,9 @@
 // bounded in time so a hung child fails the test instead of hanging CI.
 #pragma once
 
+#include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -44,5 +46,11 @@ class Child {
 
 // Reads `file` until a line containing `needle` appears (bounded); returns that line or "".
 std::string wait_for_line(const std::string& file, const std::string& needle, int timeout_ms);
+
+// Starts `binary run -c config` with its output in out_file / err_file (out_file emptied
+// first) and waits (bounded) for "listening on http://127.0.0.1:<port>"; returns the port, or 0.
+std::uint16_t start_daemon(std::unique_ptr<Child>& child, const std::string& binary,
+                           const std::string& config, const std::string& out_file,
+                           const std::string& err_file);
 
 }  // namespace vigie::testing
