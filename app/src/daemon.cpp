@@ -12,9 +12,9 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
-#include <filesystem>
 #include <future>
 #include <mutex>
+#include <filesystem>
 #include <ostream>
 #include <set>
 #include <thread>
@@ -73,11 +73,9 @@ class TaskQueue {
   std::deque<std::function<void()>> tasks_;
 };
 
-// How long a worker may hold a job: an action's own bound (retries and waits included), else a
-// minute.
+// How long a worker may hold a job: an action's own bound (retries and waits included), else a minute.
 Duration job_timeout(const nlohmann::json& payload) {
-  const auto ms =
-      payload.is_object() ? payload.value("timeout_ms", std::int64_t{0}) : std::int64_t{0};
+  const auto ms = payload.is_object() ? payload.value("timeout_ms", std::int64_t{0}) : std::int64_t{0};
   return ms > 0 ? Duration{ms} : Duration{60'000};
 }
 
@@ -100,18 +98,10 @@ struct EngineLoop {
   std::mutex health_mutex;
   std::thread thread;
 
-  EngineLoop(config::Config c, const KindCatalogs& k, Logging& l, Clock& cl, Metrics& m,
-             bus::BusContext& b, bus::Endpoints e, std::unique_ptr<store::Store> s)
-      : cfg(std::move(c)),
-        catalogs(k),
-        logging(l),
-        log(l.logger("engine")),
-        clock(cl),
-        metrics(m),
-        bus(b),
-        endpoints(std::move(e)),
-        worker_timeout(cfg.bus.worker_timeout),
-        store(std::move(s)) {}
+  EngineLoop(config::Config c, const KindCatalogs& k, Logging& l, Clock& cl, Metrics& m, bus::BusContext& b,
+             bus::Endpoints e, std::unique_ptr<store::Store> s)
+      : cfg(std::move(c)), catalogs(k), logging(l), log(l.logger("engine")), clock(cl), metrics(m), bus(b),
+        endpoints(std::move(e)), worker_timeout(cfg.bus.worker_timeout), store(std::move(s)) {}
 
   rules::RuleSetPtr load_rules(std::string& diagnostics) {
     rules::RuleLoadContext ctx;
@@ -165,10 +155,7 @@ struct EngineLoop {
     auto deliver = [&](rules::EngineOutput out) {
       for (const auto& e : out.events) publisher.publish(e);
       for (auto& j : out.jobs) {
-        metrics
-            .counter("vigie_jobs_created_total", "Jobs written to the outbox, by kind",
-                     {{"kind", j.kind}})
-            .inc();
+        metrics.counter("vigie_jobs_created_total", "Jobs written to the outbox, by kind", {{"kind", j.kind}}).inc();
         bus::Job job{j.id, j.kind, j.payload, 1, job_timeout(j.payload)};
         dispatcher.dispatch(std::move(job));
       }
@@ -182,14 +169,13 @@ struct EngineLoop {
     chat.set_secrets(logging.shared_secrets());
     chat.set_status_provider([&] {
       std::lock_guard lock(health_mutex);
-      auto status = nlohmann::json{
-          {"role", "engine"},
-          {"store", store_ok ? "ok" : "failing: " + store_error},
-          {"rules", engine.rules() ? engine.rules()->rules().size() : 0},
-          {"jobs in flight", dispatcher.in_flight()},
-          {"jobs queued", dispatcher.queued()},
-          {"last reload", last_reload},
-          {"collectors", collectors_status ? collectors_status() : nlohmann::json("none")}};
+      auto status = nlohmann::json{{"role", "engine"},
+                            {"store", store_ok ? "ok" : "failing: " + store_error},
+                            {"rules", engine.rules() ? engine.rules()->rules().size() : 0},
+                            {"jobs in flight", dispatcher.in_flight()},
+                            {"jobs queued", dispatcher.queued()},
+                            {"last reload", last_reload},
+                            {"collectors", collectors_status ? collectors_status() : nlohmann::json("none")}};
       if (slack_socket_status) status["slack socket"] = slack_socket_status();
       return status;
     });
@@ -200,23 +186,19 @@ struct EngineLoop {
     // Jobs committed before a stop or a crash are dispatched again (workers see their ids).
     if (auto pending = store->unfinished_jobs()) {
       for (const auto& j : *pending) {
-        dispatcher.dispatch(
-            {j.id, j.kind, j.payload, static_cast<int>(j.attempts) + 1, job_timeout(j.payload)});
+        dispatcher.dispatch({j.id, j.kind, j.payload, static_cast<int>(j.attempts) + 1, job_timeout(j.payload)});
       }
       if (!pending->empty()) log.info("outbox jobs dispatched again", {{"jobs", pending->size()}});
     }
     metrics.gauge("vigie_reload_success", "1 when the last rule reload succeeded").set(1);
     ready.set_value(true);
 
-    auto& commit_hist =
-        metrics.histogram("vigie_store_commit_seconds", "Time to commit one batch of events",
-                          {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1});
-    auto& batch_events =
-        metrics.counter("vigie_engine_events_total", "Events evaluated by the engine");
+    auto& commit_hist = metrics.histogram("vigie_store_commit_seconds", "Time to commit one batch of events",
+                                          {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1});
+    auto& batch_events = metrics.counter("vigie_engine_events_total", "Events evaluated by the engine");
     std::uint64_t iterations = 0;
     SteadyPoint next_chat_tick = clock.steady_now();
-    // Retention runs a minute after the start (not in the way of a restart's catch-up), then
-    // hourly.
+    // Retention runs a minute after the start (not in the way of a restart's catch-up), then hourly.
     SteadyPoint next_retention = clock.steady_now() + Duration{60'000};
     while (!stopping) {
       zmq::pollitem_t items[] = {{ingest.socket_handle(), 0, ZMQ_POLLIN, 0},
@@ -224,9 +206,7 @@ struct EngineLoop {
                                  {nullptr, tasks.fd(), ZMQ_POLLIN, 0}};
       long timeout_ms = 100;
       if (auto next = clock.next_deadline()) {
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(*next - clock.steady_now())
-                .count();
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*next - clock.steady_now()).count();
         timeout_ms = std::clamp<long>(left, 0, 100);
       }
       zmq::poll(items, 3, std::chrono::milliseconds(timeout_ms));
@@ -244,8 +224,7 @@ struct EngineLoop {
         }
         const auto t0 = std::chrono::steady_clock::now();
         rules::EngineOutput out = engine.ingest(all);
-        commit_hist.observe(
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        commit_hist.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         batch_events.inc(static_cast<double>(all.size()));
         {
           std::lock_guard lock(health_mutex);
@@ -254,9 +233,8 @@ struct EngineLoop {
         }
         std::size_t offset = 0;
         for (const auto& b : batches) {
-          std::vector<bus::IngestResult> results(
-              out.results.begin() + static_cast<long>(offset),
-              out.results.begin() + static_cast<long>(offset + b.events.size()));
+          std::vector<bus::IngestResult> results(out.results.begin() + static_cast<long>(offset),
+                                                 out.results.begin() + static_cast<long>(offset + b.events.size()));
           offset += b.events.size();
           ingest.ack(b, results);
         }
@@ -266,8 +244,8 @@ struct EngineLoop {
         for (std::size_t i = 0; i < all.size() && i < out.results.size(); ++i) {
           if (out.results[i].status != bus::IngestStatus::stored) continue;
           if (all[i].kind == collectors::kCursorEventKind) {
-            if (auto r = store->set_cursor(all[i].attrs.value("collector", ""),
-                                           all[i].attrs.value("cursor", ""), clock.system_now());
+            if (auto r = store->set_cursor(all[i].attrs.value("collector", ""), all[i].attrs.value("cursor", ""),
+                                           clock.system_now());
                 !r) {
               log.error("collector cursor not stored", {{"error", r.error().message}});
             }
@@ -282,19 +260,13 @@ struct EngineLoop {
       std::vector<bus::Event> result_events;
       for (const auto& r : dispatcher.poll()) {
         engine.job_finished(r.job_id, r.outcome == bus::JobOutcome::ok, r.output);
-        deliver(
-            chat.action_finished(r.job_id, r.outcome == bus::JobOutcome::ok, r.output, r.reason));
-        metrics
-            .counter("vigie_jobs_finished_total", "Jobs finished, by outcome",
-                     {{"outcome", std::string(bus::job_outcome_name(r.outcome))}})
-            .inc();
+        deliver(chat.action_finished(r.job_id, r.outcome == bus::JobOutcome::ok, r.output, r.reason));
+        metrics.counter("vigie_jobs_finished_total", "Jobs finished, by outcome",
+                        {{"outcome", std::string(bus::job_outcome_name(r.outcome))}}).inc();
         if (auto e = result_event(r)) {
           if (e->kind == "slack.delivery_failed") {
-            metrics
-                .counter("vigie_slack_delivery_failed_total",
-                         "Slack deliveries given up, by Slack's error",
-                         {{"error", e->attrs.value("error", "unknown")}})
-                .inc();
+            metrics.counter("vigie_slack_delivery_failed_total", "Slack deliveries given up, by Slack's error",
+                            {{"error", e->attrs.value("error", "unknown")}}).inc();
           }
           result_events.push_back(std::move(*e));
         }
@@ -313,21 +285,14 @@ struct EngineLoop {
       }
       if (++iterations % 10 == 0) {
         const auto st = engine.stats();
-        metrics.gauge("vigie_rule_evaluations", "Rule conditions evaluated since start")
-            .set(static_cast<double>(st.rule_evaluations));
-        metrics.gauge("vigie_alerts", "Open alerts by state", {{"state", "firing"}})
-            .set(static_cast<double>(st.firing));
-        metrics.gauge("vigie_alerts", "Open alerts by state", {{"state", "acknowledged"}})
-            .set(static_cast<double>(st.acknowledged));
-        metrics.gauge("vigie_alerts_silenced", "Open alerts held back by a silence")
-            .set(static_cast<double>(st.silenced));
-        metrics.gauge("vigie_alerts_inhibited", "Open alerts held back by inhibition")
-            .set(static_cast<double>(st.inhibited));
+        metrics.gauge("vigie_rule_evaluations", "Rule conditions evaluated since start").set(static_cast<double>(st.rule_evaluations));
+        metrics.gauge("vigie_alerts", "Open alerts by state", {{"state", "firing"}}).set(static_cast<double>(st.firing));
+        metrics.gauge("vigie_alerts", "Open alerts by state", {{"state", "acknowledged"}}).set(static_cast<double>(st.acknowledged));
+        metrics.gauge("vigie_alerts_silenced", "Open alerts held back by a silence").set(static_cast<double>(st.silenced));
+        metrics.gauge("vigie_alerts_inhibited", "Open alerts held back by inhibition").set(static_cast<double>(st.inhibited));
       }
-      metrics.gauge("vigie_jobs_in_flight", "Jobs dispatched and not finished")
-          .set(static_cast<double>(dispatcher.in_flight()));
-      metrics.gauge("vigie_jobs_queued", "Jobs waiting for a worker")
-          .set(static_cast<double>(dispatcher.queued()));
+      metrics.gauge("vigie_jobs_in_flight", "Jobs dispatched and not finished").set(static_cast<double>(dispatcher.in_flight()));
+      metrics.gauge("vigie_jobs_queued", "Jobs waiting for a worker").set(static_cast<double>(dispatcher.queued()));
     }
     // Drain: whatever producers sent before the stop is committed and acked.
     for (auto& b : ingest.drain(100000)) {
@@ -341,14 +306,12 @@ struct EngineLoop {
 
   // Deletes what [store] retention and audit_retention say is old enough.
   void apply_retention() {
-    auto deleted =
-        store->apply_retention(clock.system_now(), cfg.store.retention, cfg.store.audit_retention);
+    auto deleted = store->apply_retention(clock.system_now(), cfg.store.retention, cfg.store.audit_retention);
     if (!deleted) {
       log.error("retention failed", {{"error", deleted.error().message}});
       return;
     }
-    metrics.counter("vigie_retention_deleted_total", "Rows deleted by retention")
-        .inc(static_cast<double>(*deleted));
+    metrics.counter("vigie_retention_deleted_total", "Rows deleted by retention").inc(static_cast<double>(*deleted));
     if (*deleted > 0) log.info("retention applied", {{"deleted", *deleted}});
   }
 
@@ -403,8 +366,7 @@ struct EngineLoop {
         std::lock_guard lock(health_mutex);
         current_rules = set;
         last_diagnostics = diagnostics;
-        last_reload = format_rfc3339(clock.system_now()) + " (" +
-                      std::to_string(set->rules().size()) + " rules)";
+        last_reload = format_rfc3339(clock.system_now()) + " (" + std::to_string(set->rules().size()) + " rules)";
       }
       metrics.gauge("vigie_reload_success", "1 when the last rule reload succeeded").set(1);
       metrics.gauge("vigie_reload_last_success_timestamp_seconds", "Time of the last good reload")
@@ -417,12 +379,11 @@ struct EngineLoop {
 
   rules::Engine* engine_ptr = nullptr;  // set by the engine thread; used by its tasks only
   chat::ChatCommands* chat_ptr = nullptr;
-  std::string last_reload = "none since start";       // guarded by health_mutex
-  std::string last_diagnostics;                       // guarded by health_mutex: of the last load
-  rules::RuleSetPtr current_rules;                    // guarded by health_mutex: the rules in force
+  std::string last_reload = "none since start";  // guarded by health_mutex
+  std::string last_diagnostics;                  // guarded by health_mutex: of the last load
+  rules::RuleSetPtr current_rules;               // guarded by health_mutex: the rules in force
   std::function<nlohmann::json()> collectors_status;  // guarded by health_mutex; set in role all
-  std::function<nlohmann::json()>
-      slack_socket_status;  // guarded by health_mutex; [slack] mode = "socket", role all
+  std::function<nlohmann::json()> slack_socket_status;  // guarded by health_mutex; [slack] mode = "socket", role all
   std::function<void(rules::EngineOutput)> deliver_ptr;
   std::uint64_t reloads = 0;
 };
@@ -437,8 +398,7 @@ class RuleWatcher {
     fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (fd_ < 0) return;
     std::set<std::string> dirs;
-    for (const auto& f : cfg.rule_files)
-      dirs.insert(std::filesystem::path(f).parent_path().string());
+    for (const auto& f : cfg.rule_files) dirs.insert(std::filesystem::path(f).parent_path().string());
     for (const auto& g : cfg.rule_globs) {
       std::filesystem::path p(g);
       if (p.is_relative()) p = std::filesystem::path(cfg.base_dir) / p;
@@ -446,9 +406,7 @@ class RuleWatcher {
     }
     for (const auto& d : dirs) {
       if (d.empty()) continue;
-      if (::inotify_add_watch(
-              fd_, d.c_str(),
-              IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM) < 0) {
+      if (::inotify_add_watch(fd_, d.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM) < 0) {
         log_.warn("cannot watch rule folder", {{"folder", d}});
       }
     }
@@ -504,8 +462,7 @@ sigset_t daemon_signals() {
 
 }  // namespace
 
-int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err,
-               const DaemonHooks& hooks) {
+int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err, const DaemonHooks& hooks) {
   // Signals are taken by sigwait in this thread only: every thread started below inherits the mask.
   sigset_t signals = daemon_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
@@ -528,14 +485,11 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err,
     return 1;
   }
   if (role != "all" && cfg->bus.mode != "tcp") {
-    err << "vigie run: --role " << role
-        << " runs one role of several processes: set [bus] mode = \"tcp\" "
-        << "and its ingest, jobs and events endpoints in " << cfg->path
-        << " (see docs/operations.md)\n";
+    err << "vigie run: --role " << role << " runs one role of several processes: set [bus] mode = \"tcp\" "
+        << "and its ingest, jobs and events endpoints in " << cfg->path << " (see docs/operations.md)\n";
     return 2;
   }
-  const auto level =
-      parse_log_level(options.log_level.empty() ? cfg->log_level : options.log_level);
+  const auto level = parse_log_level(options.log_level.empty() ? cfg->log_level : options.log_level);
   Logging logging(level.value_or(LogLevel::info), secrets);
   Logger log = logging.logger("vigie");
   SystemClock system_clock;
@@ -556,10 +510,8 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err,
   if (run_intake) {
     for (const auto& w : cfg->webhooks) {
       std::optional<std::string> hmac, shared;
-      if (auto ref = w.options.secret("hmac_secret"))
-        hmac = config::resolve_secret(*ref, "hmac_secret", *secrets, diags);
-      if (auto ref = w.options.secret("shared_secret"))
-        shared = config::resolve_secret(*ref, "shared_secret", *secrets, diags);
+      if (auto ref = w.options.secret("hmac_secret")) hmac = config::resolve_secret(*ref, "hmac_secret", *secrets, diags);
+      if (auto ref = w.options.secret("shared_secret")) shared = config::resolve_secret(*ref, "shared_secret", *secrets, diags);
       webhooks.push_back(collectors::WebhookConfig::from_options(w.name, w.options, hmac, shared));
     }
   }
@@ -567,12 +519,9 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err,
   if (run_intake && cfg->slack.enabled && cfg->slack.mode == "http") {
     if (!cfg->slack.signing_secret) {
       diags.error({cfg->path, 1, 1}, "secret-missing",
-                  "[slack] mode = \"http\" needs signing_secret_env or signing_secret_file to "
-                  "check Slack's requests");
-    } else if (auto secret = config::resolve_secret(*cfg->slack.signing_secret, "signing_secret",
-                                                    *secrets, diags)) {
-      slack_http =
-          std::make_shared<chat::SlackHttpEndpoints>(*secret, clock, logging.logger("slack:http"));
+                  "[slack] mode = \"http\" needs signing_secret_env or signing_secret_file to check Slack's requests");
+    } else if (auto secret = config::resolve_secret(*cfg->slack.signing_secret, "signing_secret", *secrets, diags)) {
+      slack_http = std::make_shared<chat::SlackHttpEndpoints>(*secret, clock, logging.logger("slack:http"));
     }
   }
   std::optional<std::string> slack_app_token;
@@ -580,9 +529,8 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err,
     // Read in http mode too, where it is unused: a configured secret is registered for redaction
     // (an action's output printing it is blanked); unreadable there, it is only a warning.
     const bool socket = cfg->slack.mode == "socket";
-    auto token =
-        config::resolve_secret(*cfg->slack.app_token, "app_token", *secrets, diags,
-                               socket ? config::Severity::error : config::Severity::warning);
+    auto token = config::resolve_secret(*cfg->slack.app_token, "app_token", *secrets, diags,
+                                        socket ? config::Severity::error : config::Severity::warning);
     if (socket) slack_app_token = std::move(token);
   }
   if (diags.has_errors()) {
@@ -599,8 +547,7 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err,
       err << "vigie run: " << store.error().message << '\n';
       return 2;
     }
-    engine = std::make_unique<EngineLoop>(*cfg, catalogs, logging, clock, metrics, bus, bind,
-                                          std::move(*store));
+    engine = std::make_unique<EngineLoop>(*cfg, catalogs, logging, clock, metrics, bus, bind, std::move(*store));
     std::string diagnostics;
     auto rules = engine->load_rules(diagnostics);
     if (!rules) {
@@ -612,8 +559,7 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err,
       std::lock_guard lock(engine->health_mutex);
       engine->current_rules = rules;
       engine->last_diagnostics = diagnostics;
-      engine->last_reload =
-          format_rfc3339(clock.system_now()) + " (start, " + std::to_string(rule_count) + " rules)";
+      engine->last_reload = format_rfc3339(clock.system_now()) + " (start, " + std::to_string(rule_count) + " rules)";
     }
     if (!engine->start(rules)) {
       err << "vigie run: the engine could not start (a bus address in use?): see the log above\n";
@@ -630,8 +576,7 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err,
   if (run_intake) {
     bus::IngestClient::Options ingest_options{connect.ingest};
     ingest_options.name = "http";
-    ingest = std::make_unique<bus::IngestClient>(bus, ingest_options, clock,
-                                                 logging.logger("bus:producer"));
+    ingest = std::make_unique<bus::IngestClient>(bus, ingest_options, clock, logging.logger("bus:producer"));
   }
 
   // Pollers ([collectors.*]) run with the intake: their events go through the same acked ingest.
@@ -647,8 +592,7 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err,
     for (const auto& c : cfg->collectors) {
       auto factory = collectors::collector_factory(c.type);
       if (!factory) {
-        log.warn("collector kind cannot run in this version: skipped",
-                 {{"collector", c.name}, {"type", c.type}});
+        log.warn("collector kind cannot run in this version: skipped", {{"collector", c.name}, {"type", c.type}});
         continue;
       }
       collectors::CollectorSpec spec{c.name, c.type, c.options, {}};
@@ -674,8 +618,7 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err,
         log.error("collector not started", {{"collector", c.name}, {"error", made.error()}});
         continue;
       }
-      list.push_back({c.name, c.type, std::move(*made),
-                      c.options.duration("interval", Duration{30'000}),
+      list.push_back({c.name, c.type, std::move(*made), c.options.duration("interval", Duration{30'000}),
                       c.options.duration("timeout", Duration{20'000}), std::move(budget)});
     }
     if (secret_diags.error_count() > 0) err << secrets->redact(secret_diags.render_text());
@@ -690,8 +633,7 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err,
         std::move(list),
         [&ingest](std::vector<bus::Event> events) {
           for (const auto& r : ingest->submit_and_wait(std::move(events))) {
-            if (r.status != bus::IngestStatus::stored && r.status != bus::IngestStatus::duplicate)
-              return false;
+            if (r.status != bus::IngestStatus::stored && r.status != bus::IngestStatus::duplicate) return false;
           }
           return true;
         },
@@ -733,12 +675,9 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err,
           chat::redact_secrets(events, *secrets);
           const std::size_t n = events.size();
           for (const auto& r : ingest->submit_and_wait(std::move(events))) {
-            if (r.status != bus::IngestStatus::stored && r.status != bus::IngestStatus::duplicate)
-              return false;
+            if (r.status != bus::IngestStatus::stored && r.status != bus::IngestStatus::duplicate) return false;
           }
-          metrics
-              .counter("vigie_events_stored_total", "Events stored, by source",
-                       {{"source", "slack"}})
+          metrics.counter("vigie_events_stored_total", "Events stored, by source", {{"source", "slack"}})
               .inc(static_cast<double>(n));
           return true;
         });
@@ -768,16 +707,14 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err,
     worker_options.name = role == "worker" ? "worker:" + std::to_string(::getpid()) : "worker";
     worker_options.heartbeat_interval = std::max(Duration{100}, cfg->bus.worker_timeout / 3);
     worker_options.capacity = runner->capacity();
-    workers.push_back(std::make_unique<bus::JobWorker>(bus, worker_options, runner->handler(),
-                                                       clock, logging.logger("bus:worker")));
+    workers.push_back(std::make_unique<bus::JobWorker>(bus, worker_options, runner->handler(), clock,
+                                                       logging.logger("bus:worker")));
   }
 
   // The HTTP server: intake roles always; the engine and worker roles only with --listen, for
   // their health, metrics (and the engine's reload).
   std::unique_ptr<net::HttpServer> server;
-  const std::string listen_text = !options.listen.empty() ? options.listen
-                                  : run_intake            ? cfg->server.listen
-                                                          : "";
+  const std::string listen_text = !options.listen.empty() ? options.listen : run_intake ? cfg->server.listen : "";
   if (!listen_text.empty()) {
     HttpApi api;
     api.clock = &clock;
@@ -797,17 +734,14 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err,
       }
     }
     if (engine) {
-      api.reload = [&engine](std::function<void(bool, std::string)> done) {
-        engine->reload(std::move(done));
-      };
+      api.reload = [&engine](std::function<void(bool, std::string)> done) { engine->reload(std::move(done)); };
     }
     api.health = [&engine, &ingest]() -> std::pair<bool, std::string> {
       if (engine) {
         std::lock_guard lock(engine->health_mutex);
         if (!engine->store_ok) return {false, "store: " + engine->store_error};
       }
-      if (ingest && !ingest->engine_answering())
-        return {false, "bus: the engine does not acknowledge events"};
+      if (ingest && !ingest->engine_answering()) return {false, "bus: the engine does not acknowledge events"};
       return {true, ""};
     };
     auto listen = net::split_host_port(listen_text);
@@ -829,8 +763,7 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err,
       sources.clock = &clock;
       sources.rules = [&engine] {
         std::lock_guard lock(engine->health_mutex);
-        return WebUiSources::RulesState{engine->current_rules, engine->last_reload,
-                                        engine->last_diagnostics};
+        return WebUiSources::RulesState{engine->current_rules, engine->last_reload, engine->last_diagnostics};
       };
       sources.collectors = [&pollers] {
         return pollers ? pollers->health() : std::vector<collectors::CollectorHealth>{};
@@ -838,8 +771,7 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err,
       ui = std::make_shared<WebUi>(std::move(sources));
     }
     if (ui || hooks.routes) {
-      handler = [ui, routes = hooks.routes, api_handler = std::move(handler)](
-                    net::HttpRequest req, net::Respond respond) {
+      handler = [ui, routes = hooks.routes, api_handler = std::move(handler)](net::HttpRequest req, net::Respond respond) {
         if (routes && routes(req, respond)) return;
         if (ui && ui->handle(req, respond)) return;
         api_handler(std::move(req), std::move(respond));
@@ -859,8 +791,8 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err,
   }
   std::unique_ptr<RuleWatcher> watcher;
   if (engine) {
-    watcher = std::make_unique<RuleWatcher>(
-        *cfg, [&engine] { engine->reload([](bool, std::string) {}); }, logging.logger("rules"));
+    watcher = std::make_unique<RuleWatcher>(*cfg, [&engine] { engine->reload([](bool, std::string) {}); },
+                                            logging.logger("rules"));
   }
   out << "vigie: running role " << role << std::endl;
   log.info("started", {{"role", role},
@@ -877,8 +809,7 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err,
         continue;
       }
       log.info("SIGHUP: reloading rules");
-      engine->reload(
-          [&log](bool ok, std::string) { log.info(ok ? "reload done" : "reload failed"); });
+      engine->reload([&log](bool ok, std::string) { log.info(ok ? "reload done" : "reload failed"); });
       continue;
     }
     log.info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
