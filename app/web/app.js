@@ -1,5 +1,5 @@
 // Vigie's web view. Event text (log lines, Sentry titles, Slack messages) is attacker-controlled:
-// it is only ever inserted with textContent, never innerHTML. Pages poll Vigie's JSON every second.
+// it is only ever inserted with textContent, never parsed as HTML. Pages poll Vigie's JSON every second.
 "use strict";
 
 const names = { U0ALICE: "alice", U0BOB: "bob", U0YOU: "you" };
