@@ -36,20 +36,50 @@ async function post(url, body) {
 
 function textOf(obj) { return obj && typeof obj === "object" ? slackText(obj.text) : slackText(obj); }
 
+// The emoji codes Vigie's messages use, as symbols any font has (with a colour); others stay as typed.
+const emoji = {
+  red_circle: ["\u25CF", "#d00"], large_orange_circle: ["\u25CF", "#e87a00"], large_yellow_circle: ["\u25CF", "#d4a800"],
+  large_blue_circle: ["\u25CF", "#1d6fd6"], white_check_mark: ["\u2714", "#138a36"], heavy_check_mark: ["\u2714", "#138a36"],
+  eyes: ["\u25C9", "#1d6fd6"], mute: ["\u2298", "#777"], warning: ["\u26A0", "#d4a800"], rotating_light: ["\u25C6", "#d00"],
+  x: ["\u2716", "#d00"], no_entry: ["\u2716", "#d00"], hourglass: ["\u231B", "#777"], hourglass_flowing_sand: ["\u231B", "#777"],
+  gear: ["\u2699", "#555"], bell: ["\u266A", "#777"], arrows_counterclockwise: ["\u21BB", "#555"],
+};
+
+// Slack mrkdwn as elements: *bold*, `code` and :emoji:; every piece of text through textContent.
+function mrkdwn(text, tag, cls) {
+  const e = el(tag || "div", null, cls);
+  for (const part of text.split(/(\*[^*\n]+\*|`[^`\n]+`|:[a-z0-9_+-]+:)/)) {
+    if (!part) continue;
+    const sym = part.length > 2 && part[0] === ":" && part.endsWith(":") ? emoji[part.slice(1, -1)] : null;
+    if (sym) {
+      const i = el("span", sym[0], "emoji");
+      i.style.color = sym[1];
+      e.appendChild(i);
+    } else if (part.length > 2 && part[0] === "*" && part.endsWith("*")) e.appendChild(el("b", part.slice(1, -1)));
+    else if (part.length > 2 && part[0] === "`" && part.endsWith("`")) e.appendChild(el("code", part.slice(1, -1)));
+    else e.appendChild(document.createTextNode(part));
+  }
+  return e;
+}
+
 function renderBlocks(blocks, ctx) {
   const out = document.createDocumentFragment();
   for (const b of Array.isArray(blocks) ? blocks : []) {
-    if (b.type === "header") out.appendChild(el("div", textOf(b.text), "block header"));
+    if (b.type === "header") out.appendChild(mrkdwn(textOf(b.text), "div", "block header"));
     else if (b.type === "section") {
-      if (b.text) out.appendChild(el("div", textOf(b.text), "block"));
-      for (const f of b.fields || []) out.appendChild(el("div", textOf(f), "block"));
+      if (b.text) out.appendChild(mrkdwn(textOf(b.text), "div", "block"));
+      if (b.fields && b.fields.length) {
+        const g = el("div", null, "fields");
+        for (const f of b.fields) g.appendChild(mrkdwn(textOf(f), "div", "field"));
+        out.appendChild(g);
+      }
       if (b.accessory && b.accessory.type === "button") {
         const d = el("div", null, "actions");
         d.appendChild(button(b.accessory, ctx));
         out.appendChild(d);
       }
     } else if (b.type === "context") {
-      out.appendChild(el("div", (b.elements || []).map(textOf).join("  ·  "), "block context"));
+      out.appendChild(mrkdwn((b.elements || []).map(textOf).join("  ·  "), "div", "block context"));
     } else if (b.type === "actions") {
       const d = el("div", null, "actions");
       for (const e of b.elements || []) if (e.type === "button") d.appendChild(button(e, ctx));
@@ -78,11 +108,13 @@ function button(e, ctx) {
 function renderMessage(m) {
   const d = el("div", null, "msg");
   d.dataset.ts = m.ts;
-  const meta = el("div", "Vigie  " + m.ts, "meta");
+  const meta = el("div", null, "meta");
+  meta.appendChild(el("b", "Vigie"));
+  meta.appendChild(el("span", "APP", "app-tag"));
   if (m.edits > 0) meta.appendChild(el("span", "(edited)", "edited"));
   d.appendChild(meta);
   if (Array.isArray(m.blocks) && m.blocks.length) d.appendChild(renderBlocks(m.blocks, m));
-  else d.appendChild(el("div", slackText(m.text), "block"));
+  else d.appendChild(mrkdwn(slackText(m.text), "div", "block"));
   if (m.replies && m.replies.length) {
     const t = el("div", null, "thread");
     for (const r of m.replies) t.appendChild(renderMessage(r));
