@@ -387,8 +387,10 @@ class Scenario {
     line.received_at = clock_.system_now();
     const auto pt_before = s_.papertrail.request_count();
     s_.papertrail.add(line);
-    if (!w_.until([&] { return s_.papertrail.request_count() >= pt_before + 2; }, step))
+    // Two polls later the line is stored (the first may have been under way).
+    if (!w_.until([&] { return s_.papertrail.request_count() >= pt_before + 2; }, step)) {
       return fail("Papertrail was not polled");
+    }
     t_.step("LOG",
             "Papertrail: \"backup finished\" from program backup on db-1 (the last good night)");
     clock_.skip(Duration{25 * 3'600'000 + 120'000});
@@ -417,18 +419,12 @@ class Scenario {
     t_.step("FIRED", "rule sentry-error-burst (count at_least 5 within 10m) → chat.postMessage " +
                          std::string(kChannel));
 
-    // 3. It fires again: the one message is edited, not a new one.
-    // Its title is attacker-controlled text: every view shows it as text, never as markup.
+    // 3. It fires again: the one message is edited, not a new one. Its title is attacker-controlled
+    // text: every view shows it as text, never as markup.
     add_issue("4105", "ValueError: bad coupon code <script>alert(\"pwned\")</script>");
     t_.step("SENTRY", "Sentry: one more error in shop-api (its title carries a <script> tag)");
-    if (!w_.until(
-            [&] {
-              auto m = s_.slack.message(kChannel, burst_ts);
-              return m && m->edits > 0;
-            },
-            step)) {
+    if (!message_shows(burst_ts, "", step))
       return fail("the Sentry alert's message was not updated");
-    }
     t_.step("UPDATED", "rule sentry-error-burst re-fired → chat.update ts=" + burst_ts +
                            " (same message, new count)");
 
@@ -448,33 +444,18 @@ class Scenario {
         button_value(s_.slack.message(kChannel, burst_ts)->blocks, "vigie_ack");
     if (alert_id.empty()) return fail("the Sentry alert has no Acknowledge button");
     send_.click(kAlice, "vigie_ack", alert_id, kChannel, burst_ts);
-    if (!w_.until(
-            [&] {
-              auto m = s_.slack.message(kChannel, burst_ts);
-              return m && contains(m->blocks.dump(), "Acknowledged by");
-            },
-            step)) {
+    if (!message_shows(burst_ts, "Acknowledged by", step))
       return fail("the Acknowledge click did not edit the message");
-    }
     t_.step("ACKED",
             "@alice pressed Acknowledge → POST /slack/interactive (signed) → chat.update ts=" +
                 burst_ts);
 
     // 6. Alice asks for a restart; she confirms, Bob approves, Heroku restarts the dynos.
-    const std::size_t mark = s_.slack.requests().size();
+    std::size_t mark = s_.slack.requests().size();
     send_.mention(kAlice, "restart shop-api", kChannel);
-    std::optional<FakeSlack::Request> confirm;
-    if (!w_.until(
-            [&] {
-              return (confirm = find_request(
-                          s_.slack,
-                          [](const auto& r) { return contains(r.args.dump(), "vigie_confirm"); },
-                          mark))
-                  .has_value();
-            },
-            step)) {
-      return fail("`@vigie restart shop-api` got no confirmation");
-    }
+    auto confirm = await_request(
+        [](const auto& r) { return contains(r.args.dump(), "vigie_confirm"); }, mark, step);
+    if (!confirm) return fail("`@vigie restart shop-api` got no confirmation");
     t_.step("ASKED",
             "@alice: \"@vigie restart shop-api\" → POST /slack/events (app_mention) → command "
             "restart {app}",
@@ -483,27 +464,16 @@ class Scenario {
     send_.click(kAlice, "vigie_confirm",
                 button_value(confirm->args.value("blocks", json::array()), "vigie_confirm"),
                 kChannel, confirm->args.value("ts", ""));
-    std::optional<FakeSlack::Request> ask;
-    if (!w_.until(
-            [&] {
-              return (ask = find_request(
-                          s_.slack,
-                          [](const auto& r) {
-                            return r.method == "chat.postMessage" &&
-                                   contains(r.args.dump(), "vigie_approve");
-                          },
-                          mark))
-                  .has_value();
-            },
-            step)) {
-      return fail("no approval request was posted after Confirm");
-    }
+    auto ask = await_request(
+        [](const auto& r) {
+          return r.method == "chat.postMessage" && contains(r.args.dump(), "vigie_approve");
+        },
+        mark, step);
+    if (!ask) return fail("no approval request was posted after Confirm");
     t_.step("CONFIRMED", "@alice pressed Confirm → approval request posted with chat.postMessage");
     std::string ask_ts;
     for (const auto& m : s_.slack.messages()) {
       if (contains(m.blocks.dump(), "vigie_approve")) ask_ts = m.ts;
-    }
-    for (const auto& m : s_.slack.messages()) {
       for (const auto& r : s_.slack.replies(m.channel, m.ts)) {
         if (contains(r.blocks.dump(), "vigie_approve")) ask_ts = r.ts;
       }
@@ -511,14 +481,8 @@ class Scenario {
     send_.click(kBob, "vigie_approve",
                 button_value(ask->args.value("blocks", json::array()), "vigie_approve"), kChannel,
                 ask_ts);
-    if (!w_.until(
-            [&] {
-              return find_request(
-                         s_.slack,
-                         [](const auto& r) { return contains(r.args.dump(), "Approved by"); }, mark)
-                  .has_value();
-            },
-            step)) {
+    if (!await_request([](const auto& r) { return contains(r.args.dump(), "Approved by"); }, mark,
+                       step)) {
       return fail("Bob's approval was not announced");
     }
     t_.step("APPROVED", "@bob pressed Approve → the action job is dispatched to a worker");
@@ -533,47 +497,23 @@ class Scenario {
                                 {{"error_rate", 0.003}, {"response_time", 110}});
     t_.step("NEWRELIC",
             "NewRelic: shop-api error rate back to 0.3% (health green); Sentry is quiet");
-    if (!w_.until(
-            [&] {
-              auto m = s_.slack.message(kChannel, rate_ts);
-              return m && contains(m->blocks.dump() + m->text, "Resolved");
-            },
-            step + step)) {
+    if (!message_shows(rate_ts, "Resolved", step + step))
       return fail("the error-rate alert did not resolve");
-    }
     t_.step("RESOLVED",
             "rule shop-api-error-rate: the condition no longer holds → chat.update ts=" + rate_ts);
     clock_.skip(Duration{31 * 60'000});
     t_.step("SKIP",
             "The demo clock skips 31 quiet minutes (sentry-error-burst has resolve_after = 30m)");
-    if (!w_.until(
-            [&] {
-              auto m = s_.slack.message(kChannel, burst_ts);
-              return m && contains(m->blocks.dump() + m->text, "Resolved");
-            },
-            step)) {
-      return fail("the Sentry alert did not resolve");
-    }
+    if (!message_shows(burst_ts, "Resolved", step)) return fail("the Sentry alert did not resolve");
     t_.step("RESOLVED",
             "rule sentry-error-burst: 30 minutes without a new error → chat.update ts=" + burst_ts);
 
     // 8. Bob silences the backup alert from the chat while the disk is swapped.
-    const std::size_t mark2 = s_.slack.requests().size();
+    mark = s_.slack.requests().size();
     send_.mention(kBob, "silence nightly-backup-missing 2h backup disk being swapped", kChannel);
-    std::optional<FakeSlack::Request> silenced;
-    if (!w_.until(
-            [&] {
-              return (silenced = find_request(
-                          s_.slack,
-                          [](const auto& r) {
-                            return contains(r.args.value("text", ""), "ilence");
-                          },
-                          mark2))
-                  .has_value();
-            },
-            step)) {
-      return fail("`@vigie silence` got no answer");
-    }
+    auto silenced = await_request(
+        [](const auto& r) { return contains(r.args.value("text", ""), "ilence"); }, mark, step);
+    if (!silenced) return fail("`@vigie silence` got no answer");
     t_.step("SILENCED",
             "@bob: \"@vigie silence nightly-backup-missing 2h backup disk being swapped\" → " +
                 silenced->method,
@@ -598,6 +538,24 @@ class Scenario {
                          {"count", "3"},
                          {"firstSeen", seen},
                          {"lastSeen", seen}});
+  }
+  // The first Slack request from the `mark`th on that `pred` holds for, waiting up to `limit`.
+  std::optional<FakeSlack::Request> await_request(
+      const std::function<bool(const FakeSlack::Request&)>& pred, std::size_t mark,
+      std::chrono::milliseconds limit) {
+    std::optional<FakeSlack::Request> found;
+    w_.until([&] { return (found = find_request(s_.slack, pred, mark)).has_value(); }, limit);
+    return found;
+  }
+  // Whether the message `ts` was edited and shows `what`, waiting up to `limit`.
+  bool message_shows(const std::string& ts, const std::string& what,
+                     std::chrono::milliseconds limit) {
+    return w_.until(
+        [&] {
+          auto m = s_.slack.message(kChannel, ts);
+          return m && m->edits > 0 && contains(m->blocks.dump() + m->text, what);
+        },
+        limit);
   }
   // The ts of the first top-level message whose text has `what`, or "".
   std::string posted(const std::string& what) const {

@@ -23,21 +23,4 @@ SteadyPoint DemoClock::steady_now() const {
   return steady_start_ + std::chrono::duration_cast<SteadyPoint::duration>(elapsed());
 }
 
-TimerId DemoClock::call_at(SteadyPoint when, Callback fn) {
-  return timers_.add(when, std::move(fn));
-}
-
-bool DemoClock::cancel(TimerId id) { return timers_.cancel(id); }
-
-std::optional<SteadyPoint> DemoClock::next_deadline() const { return timers_.next_deadline(); }
-
-std::size_t DemoClock::run_due() {
-  std::size_t fired = 0;
-  while (auto fn = timers_.pop_due(steady_now())) {
-    (*fn)();
-    ++fired;
-  }
-  return fired;
-}
-
 }  // namespace vigie::app
