@@ -649,22 +649,33 @@ int run_demo(const DemoOptions& options, std::ostream& out, std::ostream& err) {
         return true;
       }
       if ((req.path == "/demo/api/click" || req.path == "/demo/api/say") && req.method == "POST") {
-        json body = json::parse(req.body, nullptr, false);
+        // JSON only: another site's page cannot send that to 127.0.0.1 without a CORS preflight,
+        // which is never granted, so it cannot press buttons as you.
+        if (req.header("Content-Type").value_or("").rfind("application/json", 0) != 0) {
+          respond(net::HttpResponse::json_error(415, "unsupported media type",
+                                                "send application/json"));
+          return true;
+        }
+        const json body = json::parse(req.body, nullptr, false);
         if (!body.is_object()) {
           respond(net::HttpResponse::json_error(400, "bad request", "a JSON object is expected"));
           return true;
         }
+        const auto field = [&body](const char* name, std::string fallback = {}) {
+          auto it = body.find(name);
+          return it != body.end() && it->is_string() ? it->get<std::string>() : fallback;
+        };
         const bool click = req.path == "/demo/api/click";
-        forwarder.post([&sender, &sims, click, body, respond] {
-          int st = 0;
-          if (click) {
-            const std::string ts = body.value("ts", "");
-            st = sender.click(kYou, body.value("action_id", ""), body.value("value", ""),
-                              body.value("channel", kChannel), ts);
-          } else {
-            st = sender.mention(kYou, body.value("text", ""), kChannel);
-          }
-          (void)sims;
+        const std::string action_id = field("action_id"), value = field("value"), ts = field("ts"),
+                          channel = field("channel", kChannel), text = field("text");
+        if (click ? action_id.empty() : text.empty()) {
+          respond(net::HttpResponse::json_error(
+              400, "bad request", click ? "action_id is required" : "text is required"));
+          return true;
+        }
+        forwarder.post([&sender, click, action_id, value, ts, channel, text, respond] {
+          const int st = click ? sender.click(kYou, action_id, value, channel, ts)
+                               : sender.mention(kYou, text, kChannel);
           respond(net::HttpResponse::json(st == 200 ? 200 : 502, json{{"status", st}}.dump()));
         });
         return true;

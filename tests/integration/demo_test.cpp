@@ -125,6 +125,13 @@ TEST_CASE("vigie demo runs the scenario to the end, prints it in order, and serv
   CHECK(answered);
   CHECK(http.request("POST", "/demo/api/click", "not json", {{"Content-Type", "application/json"}})
             .status == 400);
+  CHECK(http.request("POST", "/demo/api/click", R"({"action_id":5})",
+                     {{"Content-Type", "application/json"}})
+            .status == 400);
+  // A form post (what another site's page can send without a preflight) is refused.
+  CHECK(http.request("POST", "/demo/api/say", R"({"text":"status shop-api"})",
+                     {{"Content-Type", "text/plain"}})
+            .status == 415);
 
   demo.signal(SIGTERM);
   CHECK(demo.wait(15000) == 0);
