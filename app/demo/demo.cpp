@@ -702,21 +702,21 @@ int run_demo(const DemoOptions& options, std::ostream& out, std::ostream& err) {
           transcript.step("FAILED", "the scenario stopped: " + scenario_error);
         }
       }
-      transcript.line(
-          "\nWhere to look next:\n"
-          "  " +
-          url +
-          "            the channel: press Acknowledge, type `@vigie status shop-api`\n"
-          "  " +
-          url +
-          "#alerts     alerts, silences, audit, rules, collectors\n"
-          "  " +
-          examples +
-          "/rules/   the rules this demo ran; write your own\n"
-          "  vigie check -c examples/vigie.toml   validate a config and its rules\n"
-          "  vigie test examples/tests/*.toml     rule unit tests\n"
-          "  docs/demo.md                         what the demo does, flag by flag\n" +
-          std::string(for_duration ? "" : "Press Ctrl-C to stop.\n"));
+      const std::vector<std::pair<std::string, std::string>> next = {
+          {url, "the channel: press Acknowledge, type `@vigie status shop-api`"},
+          {url + "#alerts", "alerts, silences, audit, rules, collectors"},
+          {examples + "/rules/", "the rules this demo ran: add one of your own"},
+          {"vigie check -c examples/vigie.toml", "validate a config and its rules"},
+          {"vigie test examples/tests/*.toml", "rule unit tests: events in, alerts expected"},
+          {"docs/demo.md", "what the demo does, flag by flag"}};
+      std::size_t width = 0;
+      for (const auto& [where, _] : next) width = std::max(width, where.size());
+      std::string text = "\nWhere to look next:\n";
+      for (const auto& [where, what] : next) {
+        text += "  " + where + std::string(width - where.size() + 3, ' ') + what + "\n";
+      }
+      if (!for_duration) text += "Press Ctrl-C to stop.\n";
+      transcript.line(text);
       while (waiter.nap(200)) {
       }
     };
@@ -725,6 +725,10 @@ int run_demo(const DemoOptions& options, std::ostream& out, std::ostream& err) {
     run.log_level = "error";
     std::ostringstream daemon_out;
     status = run_daemon(run, daemon_out, err, hooks);
+    if (status == 2 && options.port != 0) {
+      err << "vigie demo: is port " << options.port
+          << " in use? Try --port 0 (any free port) or another one\n";
+    }
     if (status == 0 && !scenario_ok) status = 1;
   }
   std::error_code ec;
