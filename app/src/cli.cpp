@@ -3,8 +3,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
+#include <iostream>
 #include <ostream>
 
+#include "../demo/demo.h"
 #include "backtest_cmd.h"
 #include "check.h"
 #include "daemon.h"
@@ -86,6 +90,17 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   backtest_cmd->add_option("--to", backtest.to, "End: RFC 3339 time, or a duration ago (default: now)");
   backtest_cmd->add_flag("--json", backtest.json, "Print the report as JSON");
 
+  DemoOptions demo;
+  auto* demo_cmd = app.add_subcommand(
+      "demo", "Run Vigie against simulated Slack, Sentry, NewRelic, Papertrail, Heroku, DigitalOcean, "
+              "Rackspace and Docker, with a scripted scenario and the web view (no credentials needed)");
+  demo_cmd->add_option("--port", demo.port, "Port of the web view and the HTTP API on 127.0.0.1 (default 8080; 0: any)");
+  demo_cmd->add_option("--speed", demo.speed, "How many times faster than real time the demo clock runs (default 20)");
+  demo_cmd->add_option("--for", demo.for_duration, "Stop after this much real time (90s, 5m); default: at Ctrl-C");
+  demo_cmd->add_flag("--no-scenario", demo.no_scenario, "Start the simulators and the web view only, without the script");
+  bool no_color = false;
+  demo_cmd->add_flag("--no-color", no_color, "A transcript without colours (the default when not on a terminal)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -108,6 +123,10 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   if (*test_cmd) return run_tests(test, out, err);
   if (*backtest_cmd) return run_backtest_cmd(backtest, out, err);
   if (*kinds_cmd) return run_kinds(kinds, out, err);
+  if (*demo_cmd) {
+    demo.color = !no_color && ::isatty(STDOUT_FILENO) == 1 && &out == &std::cout;
+    return run_demo(demo, out, err);
+  }
   out << app.help();
   return 0;
 }

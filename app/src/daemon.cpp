@@ -34,6 +34,7 @@
 #include "vigie/config/config.h"
 #include "vigie/net/http_server.h"
 #include "vigie/rules/engine.h"
+#include "web_ui.h"
 
 namespace vigie::app {
 namespace {
@@ -370,6 +371,10 @@ struct EngineLoop {
       auto set = load_rules(diagnostics);
       if (!set) {
         record_reload(false, 0, diagnostics);
+        {
+          std::lock_guard lock(health_mutex);
+          last_diagnostics = diagnostics;
+        }
         log.error("reload failed; keeping the last good rule set", {{"diagnostics", diagnostics}});
         metrics.gauge("vigie_reload_success", "1 when the last rule reload succeeded").set(0);
         done(false, diagnostics);
@@ -379,6 +384,8 @@ struct EngineLoop {
       if (chat_ptr) chat_ptr->set_rules(set);
       {
         std::lock_guard lock(health_mutex);
+        current_rules = set;
+        last_diagnostics = diagnostics;
         last_reload = format_rfc3339(clock.system_now()) + " (" + std::to_string(set->rules().size()) + " rules)";
       }
       metrics.gauge("vigie_reload_success", "1 when the last rule reload succeeded").set(1);
@@ -393,6 +400,8 @@ struct EngineLoop {
   rules::Engine* engine_ptr = nullptr;  // set by the engine thread; used by its tasks only
   chat::ChatCommands* chat_ptr = nullptr;
   std::string last_reload = "none since start";  // guarded by health_mutex
+  std::string last_diagnostics;                  // guarded by health_mutex: of the last load
+  rules::RuleSetPtr current_rules;               // guarded by health_mutex: the rules in force
   std::function<nlohmann::json()> collectors_status;  // guarded by health_mutex; set in role all
   std::function<nlohmann::json()> slack_socket_status;  // guarded by health_mutex; [slack] mode = "socket", role all
   std::function<void(rules::EngineOutput)> deliver_ptr;
@@ -473,7 +482,7 @@ sigset_t daemon_signals() {
 
 }  // namespace
 
-int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err) {
+int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err, const DaemonHooks& hooks) {
   // Signals are taken by sigwait in this thread only: every thread started below inherits the mask.
   sigset_t signals = daemon_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
@@ -503,7 +512,8 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err) 
   const auto level = parse_log_level(options.log_level.empty() ? cfg->log_level : options.log_level);
   Logging logging(level.value_or(LogLevel::info), secrets);
   Logger log = logging.logger("vigie");
-  SystemClock clock;
+  SystemClock system_clock;
+  Clock& clock = hooks.clock ? *hooks.clock : system_clock;
   Metrics metrics;
 
   // Where this process connects (`connect`) and, for the engine, what it binds (`bind`).
@@ -565,6 +575,12 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err) 
       return 1;
     }
     rule_count = rules->rules().size();
+    {
+      std::lock_guard lock(engine->health_mutex);
+      engine->current_rules = rules;
+      engine->last_diagnostics = diagnostics;
+      engine->last_reload = format_rfc3339(clock.system_now()) + " (start, " + std::to_string(rule_count) + " rules)";
+    }
     if (!engine->start(rules)) {
       err << "vigie run: the engine could not start (a bus address in use?): see the log above\n";
       engine->stop();
@@ -758,7 +774,30 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err) 
     http_options.port = listen->second;
     http_options.max_body_bytes = static_cast<std::size_t>(cfg->server.max_body_bytes);
     http_options.threads = 2;
-    auto started = net::HttpServer::start(http_options, make_http_handler(api), logging.logger("http"));
+    net::HttpHandler handler = make_http_handler(api);
+    // The read-only web view ([server] ui) and the embedding caller's routes come before the API's.
+    std::shared_ptr<WebUi> ui;
+    if (cfg->server.ui && engine) {
+      WebUiSources sources;
+      sources.store_path = cfg->store.path;
+      sources.clock = &clock;
+      sources.rules = [&engine] {
+        std::lock_guard lock(engine->health_mutex);
+        return WebUiSources::RulesState{engine->current_rules, engine->last_reload, engine->last_diagnostics};
+      };
+      sources.collectors = [&pollers] {
+        return pollers ? pollers->health() : std::vector<collectors::CollectorHealth>{};
+      };
+      ui = std::make_shared<WebUi>(std::move(sources));
+    }
+    if (ui || hooks.routes) {
+      handler = [ui, routes = hooks.routes, api_handler = std::move(handler)](net::HttpRequest req, net::Respond respond) {
+        if (routes && routes(req, respond)) return;
+        if (ui && ui->handle(req, respond)) return;
+        api_handler(std::move(req), std::move(respond));
+      };
+    }
+    auto started = net::HttpServer::start(http_options, std::move(handler), logging.logger("http"));
     if (!started) {
       err << "vigie run: " << started.error() << '\n';
       workers.clear();
@@ -781,7 +820,7 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err) 
                        {"rules", rule_count},
                        {"store", run_engine ? cfg->store.path : std::string("-")}});
 
-  for (;;) {
+  for (; !hooks.run;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
@@ -796,6 +835,7 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err) 
     log.info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
     break;
   }
+  if (hooks.run) hooks.run(server ? server->port() : 0);
   // Stop intake first, let requests in flight get their acks, then stop the engine (it drains),
   // then the workers (a job cut short is dispatched again at the next start).
   if (server) server->stop(std::chrono::milliseconds(5000));

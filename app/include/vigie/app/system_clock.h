@@ -5,7 +5,8 @@
 
 namespace vigie::app {
 
-class SystemClock final : public Clock {
+// Not final: `vigie demo` runs its scaled clock on the same timers (app/demo/demo_clock.h).
+class SystemClock : public Clock {
  public:
   // vigie::Clock
   TimePoint system_now() const override;
