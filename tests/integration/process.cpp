@@ -137,7 +137,8 @@ std::uint16_t start_daemon(std::unique_ptr<Child>& child, const std::string& bin
                            const std::string& config, const std::string& out_file,
                            const std::string& err_file) {
   ::unlink(out_file.c_str());
-  child = std::make_unique<Child>(std::vector<std::string>{binary, "run", "-c", config}, out_file, err_file);
+  child = std::make_unique<Child>(std::vector<std::string>{binary, "run", "-c", config}, out_file,
+                                  err_file);
   const std::string line = wait_for_line(out_file, "listening on http://127.0.0.1:", 20000);
   if (line.empty()) return 0;
   return static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
