@@ -129,11 +129,20 @@ void check_fault(Rig& rig, FaultProxy& proxy, const Case& c, FaultKind kind, boo
   }
 }
 
-std::vector<std::pair<FaultKind, bool>> action_faults() {
+// `timeouts`: with the faults that cost the client's request timeout in real time (a hang, a slow
+// body). docker.restart's own client waits stop_timeout + 60 s by design (a restart takes that
+// long), so its table leaves them out; the HTTP client's timeouts are tested in unit_net.
+std::vector<std::pair<FaultKind, bool>> action_faults(bool timeouts = true) {
   std::vector<std::pair<FaultKind, bool>> out;
-  for (auto k : all_faults()) out.emplace_back(k, false);
-  for (auto k : {FaultKind::status_500, FaultKind::reset, FaultKind::hang, FaultKind::not_json})
-    out.emplace_back(k, true);
+  auto costs_a_timeout = [](FaultKind k) {
+    return k == FaultKind::hang || k == FaultKind::slow_body;
+  };
+  for (auto k : all_faults()) {
+    if (timeouts || !costs_a_timeout(k)) out.emplace_back(k, false);
+  }
+  for (auto k : {FaultKind::status_500, FaultKind::reset, FaultKind::hang, FaultKind::not_json}) {
+    if (timeouts || !costs_a_timeout(k)) out.emplace_back(k, true);
+  }
   return out;
 }
 
@@ -192,7 +201,7 @@ TEST_CASE("fault injection: rackspace.reboot retries a lost request and reboots 
 TEST_CASE(
     "fault injection: docker.restart over the unix socket retries a lost request and restarts once",
     "[fault]") {
-  const auto [kind, after] = GENERATE(from_range(action_faults()));
+  const auto [kind, after] = GENERATE(from_range(action_faults(false)));
   FakeDocker docker;
   docker.add_container("worker");
   FaultProxy proxy(docker.socket_path());

@@ -123,7 +123,7 @@ TEST_CASE(
 TEST_CASE(
     "hostile input: a signed click from another workspace's user or a user without the role is "
     "denied and changes "
-    "nothing; a replayed click does nothing twice",
+    "nothing, and a replayed click does nothing twice",
     "[hostile]") {
   SlackWorld w(false, kRules, {"U0BOB"});
   w.disk("web-1", 97);
