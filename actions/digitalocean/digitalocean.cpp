@@ -95,8 +95,7 @@ class DropletAction final : public Action {
                {"since_ms", to_unix_ms(ctx.clock.system_now())},
                {"polls", 0}};
     return finished(action, ctx, state)
-        .value_or(
-            Pending{interval_, state, label(action) + " " + action.value("status", "in-progress")});
+        .value_or(Pending{interval_, state, label(action) + " " + status_of(action)});
   }
 
   StepResult poll(const RunContext& ctx, json state) {
@@ -132,11 +131,17 @@ class DropletAction final : public Action {
     } else if (response->status < 200 || response->status >= 300) {
       return provider::http_failure(kService, *response, ctx.clock.system_now(), hints());
     } else {
+      // Polling changes nothing: an answer without the action (a proxy's error page) is one more
+      // poll's trouble, not the end of a reboot that is under way.
       const json action = parse_action(response->body);
-      if (!action.is_object())
-        return Fail{"DigitalOcean answered without an action object", {}, {}};
-      if (auto done = finished(action, ctx, state)) return *done;
-      trouble = action.value("status", "in-progress");
+      if (!action.is_object()) {
+        trouble = "DigitalOcean answered " + std::to_string(response->status) +
+                  " without an action object";
+      } else if (auto done = finished(action, ctx, state)) {
+        return *done;
+      } else {
+        trouble = status_of(action);
+      }
     }
     if (waited >= timeout_) return give_up(trouble);
     return Pending{wait, state,
@@ -146,14 +151,15 @@ class DropletAction final : public Action {
   // Ok or Fail once the action has ended; nothing while it is in progress.
   std::optional<StepResult> finished(const json& action, const RunContext& ctx,
                                      const json& state) const {
-    const std::string status = action.value("status", "");
+    const std::string status = provider::string_field(action, "status");
     if (status == "in-progress" || status.empty()) return std::nullopt;
-    json details{{"action_id", action["id"]},
-                 {"status", status},
-                 {"droplet_id", droplet_},
-                 {"type", type_},
-                 {"polls", state.value("polls", 0)}};
-    if (action.contains("completed_at")) details["completed_at"] = action["completed_at"];
+    json details{
+        {"action_id", action.contains("id") ? action.at("id") : state.value("action_id", json())},
+        {"status", status},
+        {"droplet_id", droplet_},
+        {"type", type_},
+        {"polls", state.value("polls", 0)}};
+    if (action.contains("completed_at")) details["completed_at"] = action.at("completed_at");
     const auto since = from_unix_ms(state.value("since_ms", to_unix_ms(ctx.clock.system_now())));
     const auto took = std::chrono::duration_cast<Duration>(ctx.clock.system_now() - since);
     if (status == "completed") {
@@ -166,7 +172,12 @@ class DropletAction final : public Action {
   }
 
   std::string label(const json& action) const {
-    return "droplet " + droplet_ + ": " + type_ + " action " + action["id"].dump();
+    return "droplet " + droplet_ + ": " + type_ + " action " + action.value("id", json()).dump();
+  }
+
+  static std::string status_of(const json& action) {
+    const std::string status = provider::string_field(action, "status");
+    return status.empty() ? "in-progress" : status;
   }
 
   static json parse_action(const std::string& body) {

@@ -83,28 +83,37 @@ class RackspaceProvider final : public provider::SecretProvider {
            .not_found_hint = "is identity_url of [providers." + name_ + "] right?"}));
     }
     const json j = json::parse(response->body, nullptr, false);
+    // Asking for a token changes nothing: an answer that is not identity's JSON (a proxy's error
+    // page) is worth another try; JSON without a token is a real refusal.
+    if (j.is_discarded()) {
+      return tl::unexpected(StepResult(
+          Retry{Duration{0}, "Rackspace identity answered 200 with a body that is not JSON"}));
+    }
     const json* access = j.is_object() && j.contains("access") ? &j["access"] : nullptr;
-    if (!access || !access->contains("token") || !(*access)["token"].contains("id")) {
+    if (!access || !access->is_object() || !access->contains("token") ||
+        !(*access)["token"].is_object() ||
+        provider::string_field((*access)["token"], "id").empty()) {
       return tl::unexpected(
           StepResult(Fail{"Rackspace identity answered without a token", {}, {}}));
     }
     Session s;
-    s.token = (*access)["token"].value("id", "");
-    const auto expires = parse_rfc3339((*access)["token"].value("expires", ""));
+    s.token = provider::string_field((*access)["token"], "id");
+    const auto expires = parse_rfc3339(provider::string_field((*access)["token"], "expires"));
     // No readable expiry: use the token for this request only.
     s.expires = expires ? *expires : now;
     std::vector<std::string> regions;
-    for (const auto& service : access->value("serviceCatalog", json::array())) {
-      if (service.value("type", "") != "compute") continue;
+    for (const auto& service : provider::array_field(*access, "serviceCatalog")) {
+      if (provider::string_field(service, "type") != "compute") continue;
       // Rackspace lists first-gen servers too; the OpenStack one is cloudServersOpenStack.
-      const std::string service_name = service.value("name", "");
+      const std::string service_name = provider::string_field(service, "name");
       if (service_name != "cloudServersOpenStack" && service_name != "nova" &&
           service_name != "compute")
         continue;
-      for (const auto& ep : service.value("endpoints", json::array())) {
-        const std::string region = upper(ep.value("region", ""));
+      for (const auto& ep : provider::array_field(service, "endpoints")) {
+        const std::string region = upper(provider::string_field(ep, "region"));
         regions.push_back(region);
-        if (region == region_ && s.compute_url.empty()) s.compute_url = ep.value("publicURL", "");
+        if (region == region_ && s.compute_url.empty())
+          s.compute_url = provider::string_field(ep, "publicURL");
       }
     }
     if (s.compute_url.empty()) {

@@ -40,15 +40,25 @@ std::string one_line(std::string_view text, std::size_t max) {
   return out;
 }
 
-namespace {
-
-std::string str(const json& j, const char* key) {
+std::string string_field(const json& j, const char* key) {
+  if (!j.is_object()) return {};
   auto it = j.find(key);
   if (it == j.end()) return {};
   if (it->is_string()) return it->get<std::string>();
   if (it->is_number()) return it->dump();
   return {};
 }
+
+const json& array_field(const json& j, const char* key) {
+  static const json empty = json::array();
+  if (!j.is_object()) return empty;
+  auto it = j.find(key);
+  return it != j.end() && it->is_array() ? *it : empty;
+}
+
+namespace {
+
+std::string str(const json& j, const char* key) { return string_field(j, key); }
 
 }  // namespace
 

@@ -5,6 +5,8 @@
 // with the provider's own words and, for 401/403, which credentials to check).
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <string>
 #include <string_view>
 
@@ -16,6 +18,12 @@ namespace vigie::actions::provider {
 // `text` on one line: line breaks become ". " (or " " after punctuation), runs of spaces one,
 // cut to `max` bytes with "…". Provider messages are shown to people in Slack.
 std::string one_line(std::string_view text, std::size_t max = 300);
+
+// Reading provider answers, which are untrusted: a string field (a number as its text) of a JSON
+// object, "" when `j` is no object or the field is missing or of another type; an array field,
+// empty when it is not one. nlohmann's value() would throw on a field of another type.
+std::string string_field(const nlohmann::json& j, const char* key);
+const nlohmann::json& array_field(const nlohmann::json& j, const char* key);
 
 // The provider's explanation in an error body, whichever documented shape it has:
 // {"id","message"} (Heroku, DigitalOcean) → "not_found: Couldn't find that app.";

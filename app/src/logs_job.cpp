@@ -17,33 +17,6 @@ constexpr std::size_t kMaxQueued =
     8;  // searches waiting at once; beyond, the asker is told to retry
 constexpr int kMaxLimit = 1000;
 
-// Slack reads &, < and > as markup (`<!channel>` would ping everyone): log lines are untrusted.
-std::string slack_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char ch : text) {
-    switch (ch) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '\r':
-        break;
-      default:
-        out += ch;
-    }
-  }
-  // A line must not close the code block it is shown in.
-  for (std::size_t at = out.find("```"); at != std::string::npos; at = out.find("```", at))
-    out.replace(at, 3, "'''");
-  return out;
-}
-
 std::string line_time(const collectors::PapertrailLine& l) {
   auto t = parse_rfc3339(l.received_at);
   if (!t) return l.received_at;
@@ -82,7 +55,7 @@ LogsSettings logs_settings(const config::Config& cfg, Logging& logging) {
 std::string logs_reply_text(
     const json& payload,
     const tl::expected<collectors::PapertrailResponse, collectors::PapertrailError>& result) {
-  const std::string query = slack_escape(payload.value("query", ""));
+  const std::string query = chat::code_escape(payload.value("query", ""));
   const std::string since = payload.value("since", "1h");
   if (!result) {
     const auto& e = result.error();
@@ -91,7 +64,8 @@ std::string logs_reply_text(
              (e.retry_after ? "; try again in " + format_duration(*e.retry_after) : std::string()) +
              ".";
     }
-    return ":warning: The Papertrail search for `" + query + "` failed: " + slack_escape(e.message);
+    return ":warning: The Papertrail search for `" + query +
+           "` failed: " + chat::code_escape(e.message);
   }
   const auto& events = result->page.events;
   if (events.empty()) return "No log lines matching `" + query + "` in the last " + since + ".";
@@ -102,9 +76,9 @@ std::string logs_reply_text(
     for (auto& ch : msg) {
       if (ch == '\n') ch = ' ';
     }
-    lines += slack_escape(line_time(*it) + " " + it->hostname + " " +
-                          (it->program.empty() ? "" : it->program + ": ") + msg) +
-             "\n";
+    // Escaped by capped_code_block: log lines are untrusted (`<!channel>` would ping everyone).
+    lines += line_time(*it) + " " + it->hostname + " " +
+             (it->program.empty() ? "" : it->program + ": ") + msg + "\n";
   }
   const bool more =
       result->page.reached_record_limit ||

@@ -15,6 +15,7 @@
 #include "vigie/core/text.h"
 #include "vigie/rules/command_pattern.h"
 #include "vigie/rules/silence.h"
+#include "vigie/rules/template.h"
 
 namespace vigie::chat {
 namespace {
@@ -112,9 +113,17 @@ const Builtin* find_builtin(std::string_view name) {
 
 }  // namespace
 
+std::string code_escape(std::string_view text) {
+  std::string out = rules::slack_escape(text);
+  std::erase(out, '\r');
+  for (std::size_t at = out.find("```"); at != std::string::npos; at = out.find("```", at))
+    out.replace(at, 3, "'''");
+  return out;
+}
+
 std::string capped_code_block(const std::string& text, std::size_t max_lines) {
   std::vector<std::string> lines;
-  std::istringstream in(text);
+  std::istringstream in(code_escape(text));
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   std::string out = "```\n";
   for (std::size_t i = 0; i < lines.size() && i < max_lines; ++i) out += lines[i] + "\n";
@@ -1100,8 +1109,9 @@ rules::EngineOutput ChatCommands::action_finished(const std::string& job_id, boo
   const std::string what = "`" + str(p, "action") + "`" + params_text(params);
   const std::int64_t alert_id = p.value("alert_id", std::int64_t{0});
   const bool dry_run = output.value("dry_run", p.value("dry_run", false));
-  std::string text = ok ? (dry_run ? ":mag: " + what + " (dry run)." : ":white_check_mark: " + what + " finished.")
-                        : ":x: " + what + " failed: " + reason;
+  std::string text =
+      ok ? (dry_run ? ":mag: " + what + " (dry run)." : ":white_check_mark: " + what + " finished.")
+         : ":x: " + what + " failed: " + rules::slack_escape(reason);
   const std::string detail = str(output, "output").empty() ? str(output, "summary") : str(output, "output");
   if (!detail.empty()) text += "\n" + capped_code_block(detail, options_.max_reply_lines);
   c.announce(text, c.channel, str(reply_to, "thread_ts"), alert_id);

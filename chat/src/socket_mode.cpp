@@ -265,82 +265,63 @@ struct SocketModeClient::Impl {
 
   // Handles one frame; returns its type ("" when it is not a JSON object with one).
   std::string handle_message(Connection& conn, const std::string& text) {
-    if (json_nesting_depth(text) > kMaxJsonDepth) {
-      log.warn("Socket Mode: message nested too deeply: skipped",
-               {{"connection", conn.number}, {"bytes", text.size()}});
-      return "";
+    auto m = parse_socket_message(text);
+    const std::string& type = m.type;
+    using What = SocketMessage::What;
+    switch (m.what) {
+      case What::not_json:
+        log.warn("Socket Mode: message is not a JSON object or nested too deeply: skipped",
+                 {{"connection", conn.number}, {"bytes", text.size()}});
+        return "";
+      case What::hello:
+        log.debug("Socket Mode hello",
+                  {{"connection", conn.number},
+                   {"num_connections", m.num_connections},
+                   {"approximate_connection_time", m.approximate_connection_time}});
+        return type;
+      case What::disconnect:
+        if (m.reason == "link_disabled") {
+          log.error(
+              "Socket Mode: Slack disabled this app's Socket Mode link (turn Socket Mode on in the "
+              "app's settings)",
+              {{"connection", conn.number}});
+        } else {
+          log.info("Socket Mode: Slack asks for a new connection",
+                   {{"connection", conn.number}, {"reason", m.reason}});
+        }
+        if (!conn.retiring) {
+          conn.retiring = true;
+          // A refresh is no failure: the replacement is opened now, before this one is closed.
+          // After link_disabled, only the usual backoff once Slack has closed this one.
+          if (m.reason != "link_disabled" && !next_attempt) next_attempt = clock.steady_now();
+        }
+        return type;
+      case What::no_envelope_id:
+        log.warn("Socket Mode: message without envelope_id: skipped",
+                 {{"connection", conn.number}, {"type", type}});
+        return type;
+      case What::unknown_type:
+        // Acked all the same: Slack would keep resending what this version does not handle.
+        log.warn("Socket Mode: envelope of an unknown type: acknowledged, ignored",
+                 {{"connection", conn.number}, {"type", type}});
+        ack(conn, m.envelope_id, std::nullopt);
+        return type;
+      case What::malformed_payload:
+        count("vigie_slack_socket_envelopes_total", "Slack Socket Mode envelopes received, by type",
+              {{"type", type}});
+        log.warn("Socket Mode: malformed envelope payload: acknowledged, ignored",
+                 {{"connection", conn.number}, {"type", type}});
+        ack(conn, m.envelope_id, std::nullopt);
+        return type;
+      case What::request:
+        count("vigie_slack_socket_envelopes_total", "Slack Socket Mode envelopes received, by type",
+              {{"type", type}});
+        break;
     }
-    auto msg = json::parse(text, nullptr, false);
-    if (msg.is_discarded() || !msg.is_object()) {
-      log.warn("Socket Mode: message is not a JSON object: skipped",
-               {{"connection", conn.number}, {"bytes", text.size()}});
-      return "";
-    }
-    const std::string type = str(msg, "type");
-    if (type == "hello") {
-      const json info = msg.value("debug_info", json::object());
-      log.debug("Socket Mode hello",
-                {{"connection", conn.number},
-                 {"num_connections", msg.value("num_connections", 0)},
-                 {"approximate_connection_time",
-                  info.is_object() ? info.value("approximate_connection_time", 0) : 0}});
-      return type;
-    }
-    if (type == "disconnect") {
-      const std::string reason = str(msg, "reason");
-      if (reason == "link_disabled") {
-        log.error(
-            "Socket Mode: Slack disabled this app's Socket Mode link (turn Socket Mode on in the "
-            "app's settings)",
-            {{"connection", conn.number}});
-      } else {
-        log.info("Socket Mode: Slack asks for a new connection",
-                 {{"connection", conn.number}, {"reason", reason}});
-      }
-      if (!conn.retiring) {
-        conn.retiring = true;
-        // A refresh is no failure: the replacement is opened now, before this one is closed.
-        // After link_disabled, only the usual backoff once Slack has closed this one.
-        if (reason != "link_disabled" && !next_attempt) next_attempt = clock.steady_now();
-      }
-      return type;
-    }
-    const std::string envelope_id = str(msg, "envelope_id");
-    if (envelope_id.empty()) {
-      log.warn("Socket Mode: message without envelope_id: skipped",
-               {{"connection", conn.number}, {"type", type}});
-      return type;
-    }
-    SlackInbound in;
-    if (type == "events_api") {
-      in.kind = SlackInboundKind::events_api;
-    } else if (type == "slash_commands") {
-      in.kind = SlackInboundKind::slash_command;
-    } else if (type == "interactive") {
-      in.kind = SlackInboundKind::interactive;
-    } else {
-      // Acked all the same: Slack would keep resending what this version does not handle.
-      log.warn("Socket Mode: envelope of an unknown type: acknowledged, ignored",
-               {{"connection", conn.number}, {"type", type}});
-      ack(conn, envelope_id, std::nullopt);
-      return type;
-    }
-    count("vigie_slack_socket_envelopes_total", "Slack Socket Mode envelopes received, by type",
-          {{"type", type}});
-    in.payload = msg.value("payload", json::object());
-    if (auto r = msg.find("retry_attempt"); r != msg.end() && r->is_number_integer())
-      in.retry_num = r->get<int>();
-    const bool wants_reply = msg.value("accepts_response_payload", false);
-    const std::string event_id = in.kind == SlackInboundKind::events_api && in.payload.is_object()
-                                     ? str(in.payload, "event_id")
-                                     : "";
-    if (!in.payload.is_object() ||
-        (in.kind == SlackInboundKind::slash_command && !in.payload.contains("command"))) {
-      log.warn("Socket Mode: malformed envelope payload: acknowledged, ignored",
-               {{"connection", conn.number}, {"type", type}});
-      ack(conn, envelope_id, std::nullopt);
-      return type;
-    }
+    const std::string& envelope_id = m.envelope_id;
+    const std::string& event_id = m.event_id;
+    const SlackInbound& in = m.inbound;
+    const bool wants_reply = m.accepts_response_payload;
     const auto receipt = inbound_receipt(in);
     const std::optional<json> reply = wants_reply ? receipt.payload : std::nullopt;
     // A redelivery of what is already stored: acknowledged, not redone.
@@ -454,6 +435,60 @@ struct SocketModeClient::Impl {
     });
   }
 };
+
+SocketMessage parse_socket_message(const std::string& text) {
+  SocketMessage m;
+  if (json_nesting_depth(text) > kMaxJsonDepth) return m;
+  const auto msg = json::parse(text, nullptr, false);
+  if (msg.is_discarded() || !msg.is_object()) return m;
+  m.type = str(msg, "type");
+  if (m.type == "hello") {
+    m.what = SocketMessage::What::hello;
+    if (auto n = msg.find("num_connections"); n != msg.end() && n->is_number_integer())
+      m.num_connections = n->get<int>();
+    const auto info = msg.find("debug_info");
+    if (info != msg.end() && info->is_object()) {
+      if (auto t = info->find("approximate_connection_time");
+          t != info->end() && t->is_number_integer())
+        m.approximate_connection_time = t->get<std::int64_t>();
+    }
+    return m;
+  }
+  if (m.type == "disconnect") {
+    m.what = SocketMessage::What::disconnect;
+    m.reason = str(msg, "reason");
+    return m;
+  }
+  m.envelope_id = str(msg, "envelope_id");
+  if (m.envelope_id.empty()) {
+    m.what = SocketMessage::What::no_envelope_id;
+    return m;
+  }
+  if (m.type == "events_api") {
+    m.inbound.kind = SlackInboundKind::events_api;
+  } else if (m.type == "slash_commands") {
+    m.inbound.kind = SlackInboundKind::slash_command;
+  } else if (m.type == "interactive") {
+    m.inbound.kind = SlackInboundKind::interactive;
+  } else {
+    m.what = SocketMessage::What::unknown_type;
+    return m;
+  }
+  m.inbound.payload = msg.contains("payload") ? msg["payload"] : json::object();
+  if (auto r = msg.find("retry_attempt"); r != msg.end() && r->is_number_integer())
+    m.inbound.retry_num = r->get<int>();
+  if (auto a = msg.find("accepts_response_payload"); a != msg.end() && a->is_boolean())
+    m.accepts_response_payload = a->get<bool>();
+  if (!m.inbound.payload.is_object() || (m.inbound.kind == SlackInboundKind::slash_command &&
+                                         !m.inbound.payload.contains("command"))) {
+    m.what = SocketMessage::What::malformed_payload;
+    return m;
+  }
+  if (m.inbound.kind == SlackInboundKind::events_api)
+    m.event_id = str(m.inbound.payload, "event_id");
+  m.what = SocketMessage::What::request;
+  return m;
+}
 
 SocketModeClient::SocketModeClient(SocketModeOptions options, net::HttpClient& http, Clock& clock,
                                    Logger log, SocketModeSink sink,

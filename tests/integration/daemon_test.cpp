@@ -79,6 +79,25 @@ TEST_CASE("vigie run takes events over HTTP, stores them once, and stops cleanly
   CHECK(http.request("POST", "/webhooks/deploys", deep).status == 400);
   CHECK(http.request("POST", "/api/v2/alerts", std::string("\xff\xfe\x00junk", 7)).status == 400);
   CHECK(http.request("POST", "/api/v2/alerts", std::string(2 << 20, 'x')).status == 413);
+  // 10 MB on every route that reads a body: 413 with a JSON error before the body is read in full.
+  for (const char* route :
+       {"/api/v2/alerts", "/webhooks/alertmanager", "/webhooks/deploys", "/slack/events",
+        "/slack/commands", "/slack/interactive", "/-/reload"}) {
+    INFO(route);
+    HttpClient big(port, 30'000);
+    const auto r = big.request("POST", route, std::string(10 << 20, '['));
+    CHECK(r.status == 413);
+    CHECK(r.body.find(R"("error":"body too large")") != std::string::npos);
+  }
+  // Path traversal in webhook names, encoded or not, and a NUL: no such webhook.
+  for (const char* target :
+       {"/webhooks/%2e%2e/etc", "/webhooks/..%2fetc%2fpasswd", "/webhooks/deploys%00",
+        "/webhooks/deploys/../deploys", "/webhooks/./deploys", "/webhooks/"}) {
+    INFO(target);
+    const auto r = http.request("POST", target, R"({"deploy_id":"trav"})");
+    CHECK(r.status == 404);
+    CHECK(r.body.find(R"("error":"unknown webhook")") != std::string::npos);
+  }
   HttpClient fresh(port);
   CHECK(fresh.request("GET", "/healthz").body == R"({"status":"ok"})");
   const auto metrics = http.request("GET", "/metrics");

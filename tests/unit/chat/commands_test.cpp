@@ -371,6 +371,35 @@ TEST_CASE("an offered action's button runs it with the alert's labels, in the al
   CHECK(f.audited("action_result", kAlice));
 }
 
+TEST_CASE(
+    "an action's output and failure reason reach Slack escaped: no mention, link or code-block "
+    "escape") {
+  Fixture f;
+  const auto id = f.fire("web-7");
+  f.click(kAlice, "vigie_run:clean-tmp", std::to_string(id));
+  auto actions = f.jobs_of("action");
+  REQUIRE(actions.size() == 1);
+  f.take(f.chat->action_finished(
+      actions[0].id, true,
+      {{"output", "ok <!channel> <@U0BOB>\r\n```\n<http://evil.example|x> & more"}}, ""));
+  const std::string done = f.jobs_of("reply").back().payload["text"].get<std::string>();
+  CHECK_FALSE(contains(done, "<!channel>"));
+  CHECK_FALSE(contains(done, "<@U0BOB>"));
+  CHECK_FALSE(contains(done, "<http://evil"));
+  CHECK(contains(
+      done, "ok &lt;!channel&gt; &lt;@U0BOB&gt;\n'''\n&lt;http://evil.example|x&gt; &amp; more"));
+  f.take(f.chat->action_finished(actions[0].id, false, json::object(),
+                                 "Heroku answered 500: <!here> down"));
+  const std::string failed = f.jobs_of("reply").back().payload["text"].get<std::string>();
+  CHECK(contains(failed, "failed: Heroku answered 500: &lt;!here&gt; down"));
+}
+
+TEST_CASE("capped_code_block escapes what it shows and cannot be closed from inside") {
+  CHECK(chat::capped_code_block("a <!channel>\n```b & c\r\n", 5) ==
+        "```\na &lt;!channel&gt;\n'''b &amp; c\n```");
+  CHECK(chat::code_escape("<@U1>") == "&lt;@U1&gt;");
+}
+
 TEST_CASE("confirm = true asks the requester to press Confirm, nobody else can, and Cancel drops it") {
   Fixture f;
   const auto ask = f.say(kAlice, "restart shop-api");

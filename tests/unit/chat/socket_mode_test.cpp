@@ -320,3 +320,31 @@ TEST_CASE(
   CHECK(logs.find("unknown type") != std::string::npos);
   CHECK(logs.find("without envelope_id") != std::string::npos);
 }
+
+TEST_CASE(
+    "Socket Mode messages of the wrong shape are told apart without throwing: a hello or an "
+    "envelope with fields of the wrong type once threw and cost the connection") {
+  using vigie::chat::parse_socket_message;
+  using What = vigie::chat::SocketMessage::What;
+  auto hello = parse_socket_message(
+      R"({"type":"hello","num_connections":"one","debug_info":{"approximate_connection_time":"x"}})");
+  CHECK(hello.what == What::hello);
+  CHECK(hello.num_connections == 0);
+  auto envelope = parse_socket_message(
+      R"({"envelope_id":"e4","type":"events_api","accepts_response_payload":"yes","retry_attempt":"2","payload":{"event_id":7}})");
+  CHECK(envelope.what == What::request);
+  CHECK_FALSE(envelope.accepts_response_payload);
+  CHECK(envelope.inbound.retry_num == 0);
+  CHECK(envelope.event_id.empty());
+  CHECK(parse_socket_message("[1,2]").what == What::not_json);
+  CHECK(parse_socket_message(std::string(100000, '[')).what == What::not_json);
+  CHECK(parse_socket_message(R"({"type":"events_api"})").what == What::no_envelope_id);
+  CHECK(parse_socket_message(R"({"type":"nope","envelope_id":"e"})").what == What::unknown_type);
+  CHECK(parse_socket_message(R"({"type":"slash_commands","envelope_id":"e","payload":{}})").what ==
+        What::malformed_payload);
+  CHECK(parse_socket_message(R"({"type":"interactive","envelope_id":"e","payload":"x"})").what ==
+        What::malformed_payload);
+  auto d = parse_socket_message(R"({"type":"disconnect","reason":"warning"})");
+  CHECK(d.what == What::disconnect);
+  CHECK(d.reason == "warning");
+}

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "vigie/bus/event.h"
 #include "vigie/chat/access.h"
@@ -79,7 +80,12 @@ class ChatCommands {
   bool actions_enabled_ = true;
 };
 
-// "… N more lines" after `max_lines` lines, inside a code block.
+// Untrusted text (log lines, a command's output) for a Slack code block: &, < and > escaped, since
+// Slack reads `<!channel>` or `<@U…>` as a mention even there; CR dropped; ``` broken so the text
+// cannot close the block it is shown in.
+std::string code_escape(std::string_view text);
+
+// "… N more lines" after `max_lines` lines, inside a code block; the text is escaped (code_escape).
 std::string capped_code_block(const std::string& text, std::size_t max_lines);
 
 }  // namespace vigie::chat

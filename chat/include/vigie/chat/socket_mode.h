@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "vigie/bus/event.h"
+#include "vigie/chat/inbound.h"
 #include "vigie/core/clock.h"
 #include "vigie/core/log.h"
 #include "vigie/core/metrics.h"
@@ -42,6 +43,29 @@ struct SocketModeOptions {
   Duration read_slice{100};  // real time one read waits before the loop checks stop and timers
   Metrics* metrics = nullptr;
 };
+
+// One Socket Mode message parsed apart from any connection: what the client acts on, and what
+// the fuzzer feeds. Untrusted until proven otherwise: deep nesting, non-objects, missing ids and
+// payloads of the wrong shape are told apart so the client can skip, or ack and ignore, them.
+struct SocketMessage {
+  enum class What {
+    not_json,           // not a JSON object, or nested too deeply: skipped
+    hello,              // the connection is ready (num_connections, debug_info)
+    disconnect,         // Slack asks for a new connection (`reason`)
+    no_envelope_id,     // skipped: nothing to acknowledge
+    unknown_type,       // acknowledged, ignored (Slack would resend it forever)
+    malformed_payload,  // acknowledged, ignored
+    request,            // `inbound` is an Events API, slash command or interactive request
+  };
+  What what = What::not_json;
+  std::string type, reason, envelope_id;
+  std::string event_id;  // an Events API envelope's event_id ("" otherwise)
+  SlackInbound inbound;
+  bool accepts_response_payload = false;
+  int num_connections = 0;
+  std::int64_t approximate_connection_time = 0;
+};
+SocketMessage parse_socket_message(const std::string& text);
 
 // Stores one envelope's events; true once every one is durably stored (or already was). Called
 // on the client's thread; may block (the ack waits for it, within Slack's 3 seconds).
