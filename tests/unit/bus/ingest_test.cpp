@@ -198,6 +198,8 @@ TEST_CASE("an undecodable event is rejected with a reason, the rest of its batch
   CHECK(batches[0].invalid[0].reason == "event field 'source' is missing or not a string");
 }
 
+namespace {
+
 // A stand-in engine that keeps what it received, to compare with what was sent.
 struct KeepingEngine {
   IngestServer server;
@@ -222,6 +224,21 @@ struct KeepingEngine {
   }
 };
 
+// Submits `events`, lets `engine` take their batch (into `*taken`), and returns the results the
+// client got for them.
+std::vector<IngestResult> round_trip(IngestClient& client, KeepingEngine& engine,
+                                     std::vector<Event> events, IngestBatch* taken) {
+  std::promise<std::vector<IngestResult>> done;
+  client.submit(std::move(events),
+                [&](std::vector<IngestResult> r) { done.set_value(std::move(r)); });
+  *taken = engine.take();
+  auto fut = done.get_future();
+  REQUIRE(fut.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
+  return fut.get();
+}
+
+}  // namespace
+
 TEST_CASE(
     "over inproc a batch arrives as the events themselves, invalid UTF-8 replaced as on the wire") {
   Fixture f;
@@ -232,17 +249,16 @@ TEST_CASE(
   nested.attrs = {{"labels", {{"app", "shop"}, {"n", 3}}}, {"list", {1, "two", nullptr}}};
   Event broken = event("broken");
   broken.attrs = {{"message", std::string("bad \xff byte")}};
-  std::promise<std::vector<IngestResult>> done;
-  client.submit({nested, broken},
-                [&](std::vector<IngestResult> r) { done.set_value(std::move(r)); });
-  const IngestBatch batch = engine.take();
+  IngestBatch batch;
+  auto r = round_trip(client, engine, {nested, broken}, &batch);
   CHECK(batch.local);
   REQUIRE(engine.received.size() == 2);
   CHECK(engine.received[0] == nested);
   CHECK(engine.received[1].attrs["message"] == "bad \xEF\xBF\xBD byte");
-  auto fut = done.get_future();
-  REQUIRE(fut.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
-  auto r = fut.get();
+  // The store writes the attrs text the producer encoded.
+  REQUIRE(batch.attrs_json.size() == 2);
+  CHECK(batch.attrs_json[0] == nested.attrs.dump());
+  CHECK(batch.attrs_json[1] == engine.received[1].attrs.dump());
   REQUIRE(r.size() == 2);
   CHECK(r[0].id == "nested");
   CHECK(r[1].status == IngestStatus::stored);
@@ -255,13 +271,9 @@ TEST_CASE(
   IngestClient client(f.ctx, {"inproc://ingest-test-8"}, f.clock, f.logging.logger("producer"));
   Event no_kind = event("no-kind");
   no_kind.kind.clear();
-  std::promise<std::vector<IngestResult>> done;
-  client.submit({event("fine"), no_kind},
-                [&](std::vector<IngestResult> r) { done.set_value(std::move(r)); });
-  engine.take();
-  auto fut = done.get_future();
-  REQUIRE(fut.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
-  auto r = fut.get();
+  IngestBatch batch;
+  auto r = round_trip(client, engine, {event("fine"), no_kind}, &batch);
+  CHECK(batch.attrs_json.size() == batch.events.size());
   REQUIRE(r.size() == 2);
   CHECK(r[0].status == IngestStatus::stored);
   CHECK(r[1].id == "no-kind");
