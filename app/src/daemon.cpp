@@ -151,6 +151,7 @@ struct EngineLoop {
     bound = {ingest.bound_endpoint(), dispatcher.bound_endpoint(), publisher.bound_endpoint()};
     rules::EngineOptions options;
     if (!cfg.slack.default_channel.empty()) options.default_channel = cfg.slack.default_channel;
+    options.fan_out = [&publisher](std::string_view kind) { return publisher.has_subscriber(kind); };
     rules::Engine engine(*store, clock, logging.logger("engine"), options);
     auto deliver = [&](rules::EngineOutput out) {
       for (const auto& e : out.events) publisher.publish(e);
@@ -218,14 +219,20 @@ struct EngineLoop {
       auto batches = ingest.drain(1000);
       if (!batches.empty()) {
         std::vector<bus::Event> all;
+        std::vector<std::string> attrs_json;  // as the producers encoded them, when all did
+        bool encoded = true;
+        const TimePoint received = clock.system_now();
         for (auto& b : batches) {
+          encoded = encoded && b.attrs_json.size() == b.events.size();
           for (auto& e : b.events) {
-            e.received_at = clock.system_now();
-            all.push_back(e);
+            e.received_at = received;
+            all.push_back(std::move(e));  // b.events keeps its size: the acks below count on it
           }
+          if (encoded) std::move(b.attrs_json.begin(), b.attrs_json.end(), std::back_inserter(attrs_json));
         }
+        if (!encoded) attrs_json.clear();
         const auto t0 = std::chrono::steady_clock::now();
-        rules::EngineOutput out = engine.ingest(all);
+        rules::EngineOutput out = engine.ingest(all, attrs_json);
         commit_hist.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         batch_events.inc(static_cast<double>(all.size()));
         {

@@ -51,6 +51,7 @@ struct Engine::Work {
   bool failed = false;
   std::string error;
   bool replaying = false;
+  std::span<const std::string> attrs_json;  // of the incoming events, when their producer encoded them
 };
 
 Engine::Engine(store::Store& store, Clock& clock, Logger log, EngineOptions options)
@@ -424,7 +425,7 @@ EngineOutput Engine::commit(Work& work, const std::vector<bus::Event>* incoming)
   std::vector<bus::Event> stored;
   auto ok = store_.write([&] {
     if (incoming && !incoming->empty()) {
-      auto inserted = options_.store_events ? store_.insert_events(*incoming)
+      auto inserted = options_.store_events ? store_.insert_events(*incoming, work.attrs_json)
                                             : store::Result<std::vector<bool>>(std::vector<bool>(incoming->size(), true));
       if (!inserted) {
         work.failed = true;
@@ -435,7 +436,7 @@ EngineOutput Engine::commit(Work& work, const std::vector<bus::Event>* incoming)
         const auto& e = (*incoming)[i];
         out.results.push_back({e.id, (*inserted)[i] ? bus::IngestStatus::stored : bus::IngestStatus::duplicate, ""});
         if (!(*inserted)[i]) continue;
-        stored.push_back(e);
+        if (!options_.fan_out || options_.fan_out(e.kind)) stored.push_back(e);
         evaluate(work, e, 0);
         if (work.failed) return false;
       }
@@ -446,17 +447,16 @@ EngineOutput Engine::commit(Work& work, const std::vector<bus::Event>* incoming)
       work.queue.pop_front();
       e.id += ":" + std::to_string(++event_seq_) + "@" + std::to_string(ms(work.now));
       if (options_.store_events) {
-        std::vector<bus::Event> one{e};
-        auto r = store_.insert_events(one);
+        auto r = store_.insert_events(std::span<const bus::Event>(&e, 1));
         if (!r) {
           work.failed = true;
           work.error = r.error().message;
           return false;
         }
       }
-      stored.push_back(e);
       evaluate(work, e, depth);
       if (work.failed) return false;
+      if (!options_.fan_out || options_.fan_out(e.kind)) stored.push_back(std::move(e));
     }
     for (const auto& fp : work.dirty) {
       Group* g = group_for(fp);
@@ -498,9 +498,10 @@ EngineOutput Engine::commit(Work& work, const std::vector<bus::Event>* incoming)
   return out;
 }
 
-EngineOutput Engine::ingest(std::vector<bus::Event> events) {
+EngineOutput Engine::ingest(const std::vector<bus::Event>& events, std::span<const std::string> attrs_json) {
   Work work;
   work.now = clock_.system_now();
+  work.attrs_json = attrs_json;
   return commit(work, &events);
 }
 

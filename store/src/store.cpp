@@ -299,7 +299,8 @@ Result<bool> Store::write(const std::function<bool()>& fn) {
   return true;
 }
 
-Result<std::vector<bool>> Store::insert_events(std::span<const bus::Event> events) {
+Result<std::vector<bool>> Store::insert_events(std::span<const bus::Event> events,
+                                               std::span<const std::string> attrs_json) {
   if (events.empty()) return std::vector<bool>{};
   std::vector<bool> inserted;
   inserted.reserve(events.size());
@@ -313,9 +314,13 @@ Result<std::vector<bool>> Store::insert_events(std::span<const bus::Event> event
       error = st.error();
       return false;
     }
-    for (const auto& e : events) {
+    const bool encoded = attrs_json.size() == events.size();
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      const auto& e = events[i];
+      std::string own;
+      const std::string& attrs = encoded ? attrs_json[i] : (own = dump(e.attrs));
       st->bind(1, e.id).bind(2, e.source).bind(3, e.kind).bind(4, to_unix_ms(e.time))
-          .bind(5, to_unix_ms(e.received_at)).bind(6, dump(e.attrs));
+          .bind(5, to_unix_ms(e.received_at)).bind(6, attrs);
       if (st->step() != SQLITE_DONE) {
         error = StoreError{"inserting event '" + e.id + "': " + impl_->db.error()};
         return false;

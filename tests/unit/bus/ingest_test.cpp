@@ -46,7 +46,8 @@ struct FakeEngine {
   std::atomic<std::size_t> batches{0};
   std::thread thread;
   std::mutex mutex;
-  FakeEngine(BusContext& ctx, const std::string& endpoint, Logger log) : server(ctx, endpoint, std::move(log)) {}
+  FakeEngine(BusContext& ctx, const std::string& endpoint, Logger log)
+      : server(ctx, endpoint, std::move(log)) {}
   void start() {
     thread = std::thread([this] {
       while (!stop) {
@@ -195,4 +196,108 @@ TEST_CASE("an undecodable event is rejected with a reason, the rest of its batch
   CHECK(batches[0].invalid[0].id == "bad");
   CHECK(batches[0].invalid[0].status == IngestStatus::rejected);
   CHECK(batches[0].invalid[0].reason == "event field 'source' is missing or not a string");
+}
+
+namespace {
+
+// A stand-in engine that keeps what it received, to compare with what was sent.
+struct KeepingEngine {
+  IngestServer server;
+  std::vector<Event> received;
+  KeepingEngine(BusContext& ctx, const std::string& endpoint, Logger log)
+      : server(ctx, endpoint, std::move(log)) {}
+  // Drains one batch (waiting for it), acks every valid event as stored.
+  IngestBatch take() {
+    std::vector<IngestBatch> batches;
+    eventually([&] {
+      batches = server.drain(1000);
+      return !batches.empty();
+    });
+    REQUIRE(batches.size() == 1);
+    std::vector<IngestResult> results;
+    for (const auto& e : batches[0].events) {
+      received.push_back(e);
+      results.push_back({e.id, IngestStatus::stored, ""});
+    }
+    server.ack(batches[0], results);
+    return std::move(batches[0]);
+  }
+};
+
+// Submits `events`, lets `engine` take their batch (into `*taken`), and returns the results the
+// client got for them.
+std::vector<IngestResult> round_trip(IngestClient& client, KeepingEngine& engine,
+                                     std::vector<Event> events, IngestBatch* taken) {
+  std::promise<std::vector<IngestResult>> done;
+  client.submit(std::move(events),
+                [&](std::vector<IngestResult> r) { done.set_value(std::move(r)); });
+  *taken = engine.take();
+  auto fut = done.get_future();
+  REQUIRE(fut.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
+  return fut.get();
+}
+
+}  // namespace
+
+TEST_CASE(
+    "over inproc a batch arrives as the events themselves, invalid UTF-8 replaced as on the wire") {
+  Fixture f;
+  KeepingEngine engine(f.ctx, "inproc://ingest-test-7", f.logging.logger("engine"));
+  IngestClient client(f.ctx, {"inproc://ingest-test-7"}, f.clock, f.logging.logger("producer"));
+  Event nested = event("nested");
+  nested.time = from_unix_ms(1'700'000'000'123);
+  nested.attrs = {{"labels", {{"app", "shop"}, {"n", 3}}}, {"list", {1, "two", nullptr}}};
+  Event broken = event("broken");
+  broken.attrs = {{"message", std::string("bad \xff byte")}};
+  IngestBatch batch;
+  auto r = round_trip(client, engine, {nested, broken}, &batch);
+  CHECK(batch.local);
+  REQUIRE(engine.received.size() == 2);
+  CHECK(engine.received[0] == nested);
+  CHECK(engine.received[1].attrs["message"] == "bad \xEF\xBF\xBD byte");
+  // The store writes the attrs text the producer encoded.
+  REQUIRE(batch.attrs_json.size() == 2);
+  CHECK(batch.attrs_json[0] == nested.attrs.dump());
+  CHECK(batch.attrs_json[1] == engine.received[1].attrs.dump());
+  REQUIRE(r.size() == 2);
+  CHECK(r[0].id == "nested");
+  CHECK(r[1].status == IngestStatus::stored);
+}
+
+TEST_CASE(
+    "over inproc an event without id or kind is rejected, the rest stored, results in order") {
+  Fixture f;
+  KeepingEngine engine(f.ctx, "inproc://ingest-test-8", f.logging.logger("engine"));
+  IngestClient client(f.ctx, {"inproc://ingest-test-8"}, f.clock, f.logging.logger("producer"));
+  Event no_kind = event("no-kind");
+  no_kind.kind.clear();
+  IngestBatch batch;
+  auto r = round_trip(client, engine, {event("fine"), no_kind}, &batch);
+  CHECK(batch.attrs_json.size() == batch.events.size());
+  REQUIRE(r.size() == 2);
+  CHECK(r[0].status == IngestStatus::stored);
+  CHECK(r[1].id == "no-kind");
+  CHECK(r[1].status == IngestStatus::rejected);
+  CHECK(r[1].reason == "event field 'kind' is empty");
+}
+
+TEST_CASE("a server bound to tcp reads no in-process frame: a forged one is dropped") {
+  Fixture f;
+  IngestServer server(f.ctx, "tcp://127.0.0.1:*", f.logging.logger("engine"));
+  zmq::socket_t raw(f.ctx.zmq(), zmq::socket_type::dealer);
+  raw.connect(server.bound_endpoint());
+  const std::string forged(40, 'x');
+  raw.send(zmq::buffer(std::string("ingest-local")), zmq::send_flags::sndmore);
+  raw.send(zmq::buffer(forged));
+  raw.send(zmq::buffer(std::string("ingest")), zmq::send_flags::sndmore);
+  raw.send(zmq::buffer(std::string(R"({"v":1,"seq":1,"events":[]})")));
+  std::vector<IngestBatch> batches;
+  REQUIRE(eventually([&] {
+    auto got = server.drain(100);
+    batches.insert(batches.end(), got.begin(), got.end());
+    return !batches.empty();
+  }));
+  REQUIRE(batches.size() == 1);  // the JSON one only
+  CHECK_FALSE(batches[0].local);
+  CHECK(batches[0].seq == 1);
 }

@@ -84,6 +84,25 @@ TEST_CASE("event attrs round-trip exactly") {
   CHECK((*back)->attrs.dump() == e.attrs.dump());
 }
 
+TEST_CASE("attrs a producer already encoded are stored as given, one per event, or else encoded here") {
+  auto s = open_store(":memory:");
+  auto a = event("pre-a");
+  a.attrs = {{"project", "shop"}, {"n", 1}};
+  auto b = event("pre-b");
+  b.attrs = {{"project", "api"}};
+  std::vector<bus::Event> batch{a, b};
+  const std::vector<std::string> texts{a.attrs.dump(), b.attrs.dump()};
+  REQUIRE(*s->insert_events(batch, texts) == std::vector<bool>{true, true});
+  CHECK(**s->find_event("pre-a") == a);
+  CHECK(**s->find_event("pre-b") == b);
+  // A count that does not match the events is ignored, never misaligned.
+  auto c = event("pre-c");
+  std::vector<bus::Event> one{c};
+  const std::vector<std::string> wrong{"{}", "{}"};
+  REQUIRE(*s->insert_events(one, wrong) == std::vector<bool>{true});
+  CHECK(**s->find_event("pre-c") == c);
+}
+
 TEST_CASE("a batch of 10 000 events commits as one transaction") {
   TempDir dir;
   const std::string path = dir.file("batch.db");

@@ -17,7 +17,10 @@ class Publisher {
  public:
   Publisher(BusContext& ctx, const std::string& endpoint, Logger log);
   ~Publisher();
+  // Sends the event if some subscriber asked for its kind; otherwise does nothing.
   void publish(const Event& event);
+  // Whether some subscriber's prefix matches `kind` now (subscriptions are read first).
+  bool has_subscriber(std::string_view kind);
   std::string bound_endpoint() const;
 
  private:

@@ -72,6 +72,10 @@ struct IngestBatch {
   std::uint64_t seq = 0;
   std::vector<Event> events;
   std::vector<IngestResult> invalid;  // events that failed to decode, answered as rejected
+  bool local = false;                 // came over inproc:// as values: acked the same way
+  // Local batches: each event's attrs as JSON, encoded by the producer off the engine's thread
+  // (Store::insert_events writes them as they are). Empty otherwise.
+  std::vector<std::string> attrs_json;
 };
 
 // The engine side. Not thread-safe: used from the engine's loop only.

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <span>
 #include <map>
 #include <memory>
 #include <optional>
@@ -39,6 +40,9 @@ struct EngineOptions {
   int max_chain_depth = 3;  // alert events feeding rules feeding alerts: stop after this many
   // false for a backtest: the events come from a store already; keep only alerts and jobs.
   bool store_events = true;
+  // Which stored events go into EngineOutput::events (the fan-out); unset: all. The daemon asks
+  // its publisher, so events no observer subscribed to are not copied.
+  std::function<bool(std::string_view kind)> fan_out;
 };
 
 // What one call produced, once committed.
@@ -66,8 +70,10 @@ class Engine {
   // newer than the longest window (without firing), deadlines, active silences.
   tl::expected<void, std::string> restore();
 
-  // Stores a batch (dedup by id) and evaluates the new events, all in one transaction.
-  EngineOutput ingest(std::vector<bus::Event> events);
+  // Stores a batch (dedup by id) and evaluates the new events, all in one transaction. By
+  // reference: the caller keeps the events (the daemon acts on stored commands afterwards).
+  // `attrs_json`: each event's attrs already encoded by its producer (Store::insert_events).
+  EngineOutput ingest(const std::vector<bus::Event>& events, std::span<const std::string> attrs_json = {});
 
   // Time passing: processes due deadlines (normally called by the engine's own timer).
   EngineOutput tick();

@@ -153,8 +153,11 @@ class Store {
   Result<bool> write(const std::function<bool()>& fn);
 
   // Events. One call is one transaction (group commit). For each event: true when newly stored,
-  // false when an event with this id was stored before (dedup, not an error).
-  Result<std::vector<bool>> insert_events(std::span<const bus::Event> events);
+  // false when an event with this id was stored before (dedup, not an error). `attrs_json`, when
+  // given (one per event), is each event's attrs already encoded as the store encodes them
+  // (producers do it on their own thread, off the engine's).
+  Result<std::vector<bool>> insert_events(std::span<const bus::Event> events,
+                                          std::span<const std::string> attrs_json = {});
   Result<std::optional<bus::Event>> find_event(const std::string& id);
   Result<std::int64_t> event_count();
   // Streams events with from <= time < to ordered by event time (ties in stored order), one row
