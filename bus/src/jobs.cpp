@@ -7,6 +7,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <unordered_set>
 
 #include "frames.h"
 #include "waker.h"
@@ -15,9 +16,12 @@ namespace vigie::bus {
 
 std::string_view job_outcome_name(JobOutcome o) {
   switch (o) {
-    case JobOutcome::ok: return "ok";
-    case JobOutcome::retry: return "retry";
-    case JobOutcome::fail: return "fail";
+    case JobOutcome::ok:
+      return "ok";
+    case JobOutcome::retry:
+      return "retry";
+    case JobOutcome::fail:
+      return "fail";
   }
   return "fail";
 }
@@ -25,8 +29,9 @@ std::string_view job_outcome_name(JobOutcome o) {
 namespace {
 
 std::string encode_job(const Job& j) {
-  return nlohmann::json{{"v", kBusVersion},     {"id", j.id},           {"kind", j.kind},
-                        {"payload", j.payload}, {"attempt", j.attempt}, {"timeout_ms", j.timeout.count()}}
+  return nlohmann::json{{"v", kBusVersion},     {"id", j.id},
+                        {"kind", j.kind},       {"payload", j.payload},
+                        {"attempt", j.attempt}, {"timeout_ms", j.timeout.count()}}
       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -44,12 +49,9 @@ std::optional<Job> decode_job(const std::string& body) {
 }
 
 std::string encode_result(const JobResult& r) {
-  return nlohmann::json{{"v", kBusVersion},
-                        {"job_id", r.job_id},
-                        {"outcome", job_outcome_name(r.outcome)},
-                        {"output", r.output},
-                        {"reason", r.reason},
-                        {"retry_after_ms", r.retry_after.count()}}
+  return nlohmann::json{
+      {"v", kBusVersion},   {"job_id", r.job_id}, {"outcome", job_outcome_name(r.outcome)},
+      {"output", r.output}, {"reason", r.reason}, {"retry_after_ms", r.retry_after.count()}}
       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -59,7 +61,9 @@ std::optional<JobResult> decode_result(const std::string& body) {
   JobResult r;
   r.job_id = j.value("job_id", "");
   const std::string outcome = j.value("outcome", "fail");
-  r.outcome = outcome == "ok" ? JobOutcome::ok : outcome == "retry" ? JobOutcome::retry : JobOutcome::fail;
+  r.outcome = outcome == "ok"      ? JobOutcome::ok
+              : outcome == "retry" ? JobOutcome::retry
+                                   : JobOutcome::fail;
   r.output = j.value("output", nlohmann::json::object());
   r.reason = j.value("reason", "");
   r.retry_after = Duration{j.value("retry_after_ms", std::int64_t{0})};
@@ -72,8 +76,8 @@ std::optional<JobResult> decode_result(const std::string& body) {
 struct JobDispatcher::Impl {
   struct Worker {
     SteadyPoint last_seen;
-    std::size_t capacity = 1;     // jobs it may hold at once (it says so in ready and heartbeats)
-    std::set<std::string> jobs;   // the jobs it holds
+    std::size_t capacity = 1;      // jobs it may hold at once (it says so in ready and heartbeats)
+    std::set<std::string> jobs;    // the jobs it holds
     std::uint64_t last_given = 0;  // for round robin among equally loaded workers
   };
   struct InFlight {
@@ -87,11 +91,17 @@ struct JobDispatcher::Impl {
   zmq::socket_t socket;
   std::map<std::string, Worker> workers;
   std::deque<Job> queue;
+  // Ids of the queued jobs: a dispatch checks for a duplicate without walking the queue, which
+  // holds many thousands of jobs when Slack's pacing lags a burst of new alerts.
+  std::unordered_set<std::string> queued_ids;
   std::uint64_t handed = 0;
   std::map<std::string, InFlight> in_flight;
 
   Impl(BusContext& ctx, Options o, Clock& c, Logger l)
-      : options(std::move(o)), clock(c), log(std::move(l)), socket(ctx.zmq(), zmq::socket_type::router) {
+      : options(std::move(o)),
+        clock(c),
+        log(std::move(l)),
+        socket(ctx.zmq(), zmq::socket_type::router) {
     socket.set(zmq::sockopt::linger, 0);
     socket.set(zmq::sockopt::router_mandatory, 1);
     socket.bind(options.endpoint);
@@ -116,6 +126,7 @@ struct JobDispatcher::Impl {
     }
     log.warn("job dispatched again", {{"job", job.id}, {"attempt", job.attempt + 1}, {"why", why}});
     ++job.attempt;
+    queued_ids.insert(job.id);
     queue.push_front(std::move(job));
   }
 
@@ -199,6 +210,7 @@ struct JobDispatcher::Impl {
       const std::string worker = *picked;
       Job job = std::move(queue.front());
       queue.pop_front();
+      queued_ids.erase(job.id);
       bool sent = false;
       try {
         sent = detail::send_frames(socket, {worker, "job", encode_job(job)}, true);
@@ -207,6 +219,7 @@ struct JobDispatcher::Impl {
       }
       if (!sent) {
         workers.erase(worker);
+        queued_ids.insert(job.id);
         queue.push_front(std::move(job));
         continue;
       }
@@ -224,14 +237,14 @@ JobDispatcher::JobDispatcher(BusContext& ctx, Options options, Clock& clock, Log
 JobDispatcher::~JobDispatcher() = default;
 
 void* JobDispatcher::socket_handle() { return static_cast<void*>(impl_->socket); }
-std::string JobDispatcher::bound_endpoint() const { return impl_->socket.get(zmq::sockopt::last_endpoint); }
+std::string JobDispatcher::bound_endpoint() const {
+  return impl_->socket.get(zmq::sockopt::last_endpoint);
+}
 
 void JobDispatcher::dispatch(Job job) {
   // The same job id twice (a restart re-dispatching its outbox) is tracked once.
-  if (impl_->in_flight.count(job.id)) return;
-  for (const auto& q : impl_->queue) {
-    if (q.id == job.id) return;
-  }
+  if (impl_->in_flight.count(job.id) || impl_->queued_ids.count(job.id)) return;
+  impl_->queued_ids.insert(job.id);
   impl_->queue.push_back(std::move(job));
 }
 
@@ -277,7 +290,11 @@ struct JobWorker::Impl {
   std::deque<JobResult> finished;  // guarded by mutex
 
   Impl(BusContext& ctx, Options o, Handler h, AsyncHandler ah, Clock& c, Logger l)
-      : options(std::move(o)), handler(std::move(h)), async_handler(std::move(ah)), clock(c), log(std::move(l)),
+      : options(std::move(o)),
+        handler(std::move(h)),
+        async_handler(std::move(ah)),
+        clock(c),
+        log(std::move(l)),
         socket(ctx.zmq(), zmq::socket_type::dealer) {
     options.capacity = std::max<std::size_t>(options.capacity, 1);
     socket.set(zmq::sockopt::linger, 0);
@@ -321,7 +338,12 @@ struct JobWorker::Impl {
       try {
         r = handler(job);
       } catch (const std::exception& e) {
-        r = {job.id, JobOutcome::fail, nlohmann::json::object(), std::string("worker error: ") + e.what(), Duration{0}, ""};
+        r = {job.id,
+             JobOutcome::fail,
+             nlohmann::json::object(),
+             std::string("worker error: ") + e.what(),
+             Duration{0},
+             ""};
       } catch (...) {
         r = {job.id, JobOutcome::fail, nlohmann::json::object(), "worker error", Duration{0}, ""};
       }
@@ -341,7 +363,8 @@ struct JobWorker::Impl {
     try {
       async_handler(job, done);
     } catch (const std::exception& e) {
-      done({id, JobOutcome::fail, nlohmann::json::object(), std::string("worker error: ") + e.what(), Duration{0}, ""});
+      done({id, JobOutcome::fail, nlohmann::json::object(),
+            std::string("worker error: ") + e.what(), Duration{0}, ""});
     }
   }
 
@@ -397,9 +420,12 @@ struct JobWorker::Impl {
 };
 
 JobWorker::JobWorker(BusContext& ctx, Options options, Handler handler, Clock& clock, Logger log)
-    : impl_(std::make_unique<Impl>(ctx, std::move(options), std::move(handler), nullptr, clock, std::move(log))) {}
-JobWorker::JobWorker(BusContext& ctx, Options options, AsyncHandler handler, Clock& clock, Logger log)
-    : impl_(std::make_unique<Impl>(ctx, std::move(options), nullptr, std::move(handler), clock, std::move(log))) {}
+    : impl_(std::make_unique<Impl>(ctx, std::move(options), std::move(handler), nullptr, clock,
+                                   std::move(log))) {}
+JobWorker::JobWorker(BusContext& ctx, Options options, AsyncHandler handler, Clock& clock,
+                     Logger log)
+    : impl_(std::make_unique<Impl>(ctx, std::move(options), nullptr, std::move(handler), clock,
+                                   std::move(log))) {}
 JobWorker::~JobWorker() = default;
 void JobWorker::stop() { impl_->stop(); }
 std::size_t JobWorker::jobs_done() const { return impl_->done; }

@@ -51,3 +51,19 @@ TEST_CASE("candidate count stays flat as rules for other kinds are added") {
   index.candidates(event("kind-4242"), out);
   CHECK(out == std::vector<std::uint32_t>{4242});
 }
+
+TEST_CASE("rules sharing their kind are filed by their rarer equality, so an event has one candidate, not all of them") {
+  // A rule per host, all on one kind: filed by kind, every event would be a candidate for all.
+  std::vector<std::vector<IndexKey>> keys;
+  for (int i = 0; i < 1000; ++i) {
+    keys.push_back({{path("kind"), {"alertmanager.alert"}}, {path("instance"), {"host-" + std::to_string(i)}}});
+  }
+  keys.push_back({{path("kind"), {"alertmanager.alert"}}});  // 1000: only the kind
+  RuleIndex index;
+  index.build(keys);
+  std::vector<std::uint32_t> out;
+  index.candidates(event("alertmanager.alert", {{"instance", "host-42"}}), out);
+  CHECK(out == std::vector<std::uint32_t>{42, 1000});
+  index.candidates(event("alertmanager.alert", {{"instance", "elsewhere"}}), out);
+  CHECK(out == std::vector<std::uint32_t>{1000});
+}

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <tl/expected.hpp>
@@ -134,6 +135,7 @@ class Engine {
   RuleSetPtr rules_;
   RuleIndex resolve_index_;                 // rules by their resolve_when conditions
   std::vector<std::uint32_t> resolve_rules_;  // resolve_index_ position -> rule index
+  std::unordered_set<std::string> inhibitors_;  // names of rules some rule's inhibited_by names
   std::unordered_map<std::string, std::unique_ptr<Group>> groups_;  // by fingerprint
   std::multimap<TimePoint, std::string> deadlines_;
   std::unordered_map<std::string, TimePoint> deadline_of_;  // fp -> its entry in deadlines_

@@ -1,6 +1,6 @@
 // The rule index: per-event cost must not grow with the number of rules in the common case.
 // Each rule is filed under one equality predicate of its top-level conjunction (`kind == "x"`,
-// `project in ["a","b"]`), preferring `kind`; an event looks up its own value for each indexed
+// `project in ["a","b"]`): the one whose values the fewest rules share, `kind` on a tie; an event looks up its own value for each indexed
 // field (a handful of distinct fields however many rules) and gets the candidate rules, plus the
 // few rules that have no such predicate. Only candidates have their full condition evaluated.
 #pragma once
