@@ -100,13 +100,14 @@ Duration retry_wait(const net::ClientResponse& response, TimePoint now,
   };
   Duration wait = fallback;
   if (auto ra = response.header("Retry-After"); ra && number(*ra)) {
-    wait = Duration(*number(*ra) * 1000);
+    wait = saturating_seconds(*number(*ra));
   } else if (!reset_header.empty()) {
     if (auto reset = response.header(reset_header); reset && number(*reset)) {
-      wait = Duration(*number(*reset) * 1000 - to_unix_ms(now));
+      wait = saturating_seconds(*number(*reset)) - Duration(to_unix_ms(now));
     }
   }
-  return std::max(wait, Duration(1000));
+  // Bounded like every other upstream wait: an absurd header must not park a run for years.
+  return std::clamp(wait, Duration(1000), Duration(3'600'000));
 }
 
 StepResult transport_failure(std::string_view service, const net::ClientError& error) {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -157,7 +158,12 @@ struct SocketModeClient::Impl {
     }
     if (resp->status == 429) {
       std::optional<Duration> wait;
-      if (auto ra = resp->header("Retry-After")) wait = Duration{std::atoll(ra->c_str()) * 1000};
+      if (auto ra = resp->header("Retry-After")) {
+        std::int64_t seconds = 0;
+        if (std::from_chars(ra->data(), ra->data() + ra->size(), seconds).ec == std::errc() && seconds >= 0) {
+          wait = saturating_seconds(seconds);
+        }
+      }
       return tl::unexpected(std::pair{std::string("apps.connections.open: rate limited"), wait});
     }
     const auto body = json::parse(resp->body, nullptr, false);

@@ -314,7 +314,7 @@ class NewRelicCollector final : public Collector {
     if (status == 429) {
       Duration wait = kDefaultRateLimitWait;
       if (auto ra = resp->header("Retry-After")) {
-        if (auto secs = to_int(*ra); secs && *secs >= 0) wait = Duration{*secs * 1000};
+        if (auto secs = to_int(*ra); secs && *secs >= 0) wait = saturating_seconds(*secs);
       }
       return Failed{failure(PollStatus::rate_limited,
                             "NewRelic " + what + ": rate limited (HTTP 429)", wait)};
@@ -484,7 +484,7 @@ class NewRelicCollector final : public Collector {
       e.source = "newrelic";
       e.kind = "newrelic.nrql";
       e.time = now;
-      if (auto end = int_field(row, "endTimeSeconds")) e.time = from_unix_ms(*end * 1000);
+      if (auto end = int_field(row, "endTimeSeconds")) e.time = TimePoint{saturating_seconds(*end)};
       flatten_row(row, "", e.attrs);
       e.attrs["query"] = q.name;
       e.attrs["row"] = i;

@@ -72,7 +72,7 @@ std::optional<std::int64_t> header_int(const net::ClientResponse& r, std::string
 std::optional<Duration> seconds_header(const net::ClientResponse& r, std::string_view name) {
   auto v = header_int(r, name);
   if (!v) return std::nullopt;
-  return Duration{std::min<std::int64_t>(*v, 3600) * 1000};
+  return std::max(Duration{0}, saturating_seconds(std::min<std::int64_t>(*v, 3600)));
 }
 
 std::string short_body(const std::string& body) {

@@ -441,7 +441,7 @@ class SentryCollector final : public Collector {
       if (auto reset = resp->header("X-Sentry-Rate-Limit-Reset")) {
         std::int64_t s = 0;
         if (std::from_chars(reset->data(), reset->data() + reset->size(), s).ec == std::errc()) {
-          wait = std::clamp(Duration{s * 1000} - Duration{to_unix_ms(ctx_now_)}, Duration{1000},
+          wait = std::clamp(saturating_seconds(s) - Duration{to_unix_ms(ctx_now_)}, Duration{1000},
                             kMaxRateLimitWait);
         }
       }

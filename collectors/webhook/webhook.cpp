@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cctype>
+#include <cmath>
 #include <charconv>
 #include <cstdio>
 #include <functional>
@@ -73,7 +74,13 @@ tl::expected<bus::Event, ParseError> to_event(const WebhookConfig& cfg, const js
       if (!parsed) return fail("invalid time", where + " '" + cfg.time_field + "' is not an RFC 3339 time");
       e.time = *parsed;
     } else if (t && t->is_number()) {
-      e.time = from_unix_ms(static_cast<std::int64_t>(t->get<double>() * 1000));
+      // Epoch seconds; beyond ±1e12 s (31 000 years) the conversion to milliseconds would
+      // overflow, which is undefined behaviour for a double.
+      const double seconds = t->get<double>();
+      if (!(std::abs(seconds) <= 1e12)) {
+        return fail("invalid time", where + " '" + cfg.time_field + "' is out of range as epoch seconds");
+      }
+      e.time = from_unix_ms(static_cast<std::int64_t>(seconds * 1000));
     } else if (t) {
       return fail("invalid time", where + " '" + cfg.time_field + "' is neither a time string nor epoch seconds");
     }

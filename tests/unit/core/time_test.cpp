@@ -1,6 +1,8 @@
 // Durations and RFC 3339 times as users and upstreams write them.
 #include <catch2/catch.hpp>
 
+#include <limits>
+
 #include "vigie/core/time.h"
 
 using namespace vigie;
@@ -18,8 +20,8 @@ TEST_CASE("durations in every unit users write") {
 }
 
 TEST_CASE("malformed durations are rejected, not guessed") {
-  for (const char* bad : {"", "10", "m", "14 days", "-5m", "5M", "1.5h", "10mm", "s10",
-                          "99999999999999999999s"}) {
+  for (const char* bad :
+       {"", "10", "m", "14 days", "-5m", "5M", "1.5h", "10mm", "s10", "99999999999999999999s"}) {
     INFO(bad);
     CHECK_FALSE(parse_duration(bad).has_value());
   }
@@ -56,20 +58,38 @@ TEST_CASE("malformed times are rejected") {
                           // Found by fuzz/fuzz_codec and fuzz_alertmanager: fields the date
                           // library's stream parser turned into NaN seconds (undefined behaviour).
                           "2026-11-01T10:00800Z", "0001-01-01T00:0&:01Z", "2026-11-01T10:00:0&Z",
-                          "2026-11-22T10:00:00.Z", "2026-11-22T10:00:00.1234567890Z", "2026-11-22T10:00:00+0200",
-                          "2026-11-22x10:00:00Z"}) {
+                          "2026-11-22T10:00:00.Z", "2026-11-22T10:00:00.1234567890Z",
+                          "2026-11-22T10:00:00+0200", "2026-11-22x10:00:00Z"}) {
     INFO(bad);
     CHECK_FALSE(parse_rfc3339(bad).has_value());
   }
 }
 
 TEST_CASE("format_rfc3339 agrees with the date library over the years users meet") {
-  for (std::int64_t ms : {std::int64_t{0}, std::int64_t{951'782'400'000} /* 2000-02-29 */, std::int64_t{1'795'341'600'123},
-                          std::int64_t{4'102'444'799'999} /* 2099-12-31T23:59:59.999 */, std::int64_t{-1}}) {
+  for (std::int64_t ms :
+       {std::int64_t{0}, std::int64_t{951'782'400'000} /* 2000-02-29 */,
+        std::int64_t{1'795'341'600'123},
+        std::int64_t{4'102'444'799'999} /* 2099-12-31T23:59:59.999 */, std::int64_t{-1}}) {
     const auto t = from_unix_ms(ms);
     INFO(ms);
     CHECK(parse_rfc3339(format_rfc3339(t)) == t);
   }
   CHECK(format_rfc3339(from_unix_ms(951'782'400'000)) == "2000-02-29T00:00:00.000Z");
   CHECK(format_rfc3339(from_unix_ms(-1)) == "1969-12-31T23:59:59.999Z");
+}
+
+TEST_CASE("seconds from an upstream become milliseconds without overflowing, however large") {
+  CHECK(saturating_seconds(7) == std::chrono::seconds(7));
+  CHECK(saturating_seconds(-7) == std::chrono::seconds(-7));
+  // Found by fuzz/fuzz_sentry and fuzz_providers: rate-limit resets times 1000 overflowed.
+  for (std::int64_t huge :
+       {std::int64_t{19'999'999'999'999'999}, std::numeric_limits<std::int64_t>::max(),
+        std::numeric_limits<std::int64_t>::min()}) {
+    INFO(huge);
+    const Duration d = saturating_seconds(huge);
+    CHECK((huge > 0 ? d > std::chrono::hours(24 * 365 * 1000)
+                    : d < -std::chrono::hours(24 * 365 * 1000)));
+    // Still safe to offset by a present-day time.
+    CHECK((d - Duration{1'795'341'600'123}).count() < d.count());
+  }
 }

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,5 +34,14 @@ std::string format_rfc3339(TimePoint t);
 
 inline std::int64_t to_unix_ms(TimePoint t) { return t.time_since_epoch().count(); }
 inline TimePoint from_unix_ms(std::int64_t ms) { return TimePoint{Duration{ms}}; }
+
+// Seconds read from an upstream (a Retry-After or rate-limit reset header, an epoch in an answer)
+// as milliseconds. Saturates at about ±73 million years instead of overflowing: a hostile or
+// broken answer must not cause undefined behaviour, and the result can still be added to or
+// subtracted from a present-day time.
+inline Duration saturating_seconds(std::int64_t seconds) {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max() / 1000 / 4;
+  return Duration{(seconds > kMax ? kMax : seconds < -kMax ? -kMax : seconds) * 1000};
+}
 
 }  // namespace vigie
