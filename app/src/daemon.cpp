@@ -317,6 +317,11 @@ struct EngineLoop {
         metrics.gauge("vigie_alerts", "Open alerts by state", {{"state", "acknowledged"}}).set(static_cast<double>(st.acknowledged));
         metrics.gauge("vigie_alerts_silenced", "Open alerts held back by a silence").set(static_cast<double>(st.silenced));
         metrics.gauge("vigie_alerts_inhibited", "Open alerts held back by inhibition").set(static_cast<double>(st.inhibited));
+        const auto cp = store->checkpoints();
+        metrics.gauge("vigie_store_checkpoints", "WAL checkpoints since start, by who ran them", {{"by", "background"}})
+            .set(static_cast<double>(cp.background));
+        metrics.gauge("vigie_store_checkpoints", "WAL checkpoints since start, by who ran them", {{"by", "writer"}})
+            .set(static_cast<double>(cp.writer));
       }
       metrics.gauge("vigie_jobs_in_flight", "Jobs dispatched and not finished").set(static_cast<double>(dispatcher.in_flight()));
       metrics.gauge("vigie_jobs_queued", "Jobs waiting for a worker").set(static_cast<double>(dispatcher.queued()));
@@ -569,7 +574,9 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err, 
   std::unique_ptr<EngineLoop> engine;
   std::size_t rule_count = 0;
   if (run_engine) {
-    auto store = store::Store::open(cfg->store.path);
+    store::OpenOptions store_options;
+    store_options.background_checkpoints = true;  // checkpoints off the engine thread
+    auto store = store::Store::open(cfg->store.path, store_options);
     if (!store) {
       err << "vigie run: " << store.error().message << '\n';
       return 2;

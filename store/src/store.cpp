@@ -9,11 +9,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <exception>
 #include <filesystem>
 #include <limits>
+#include <mutex>
 #include <system_error>
+#include <thread>
+#include <tuple>
 
 namespace vigie::store {
 
@@ -187,12 +192,114 @@ std::string not_writable_hint(const std::string& path) {
 
 }  // namespace
 
+// Copies the WAL back into the database file on a connection and thread of its own, when the
+// writer's commit hook says the WAL has grown past kBackgroundCheckpointPages. PASSIVE: it never
+// waits for, nor blocks, the writer; frames committed while it runs are left for the next run.
+class Checkpointer {
+ public:
+  ~Checkpointer() { stop(); }
+
+  Result<bool> start(const std::string& path) {
+    const std::string what = "opening the store '" + path + "' for background checkpoints";
+    sqlite3* handle = nullptr;
+    const int rc = sqlite3_open_v2(path.c_str(), &handle,
+                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    db_.set_handle(handle);
+    if (rc != SQLITE_OK) return fail(what, db_);
+    // The syncs a checkpoint makes (the WAL before, the file after) follow this connection's
+    // setting.
+    if (auto ok = db_.exec("PRAGMA synchronous=NORMAL", what); !ok)
+      return tl::unexpected(ok.error());
+    thread_ = std::thread([this] { run(); });
+    return true;
+  }
+
+  void wake() {
+    {
+      std::lock_guard lock(mutex_);
+      due_ = true;
+      ++requested_;
+    }
+    cv_.notify_one();
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // One checkpoint at a time from this process: SQLite answers a second one with SQLITE_BUSY at
+  // once, so a writer that must bound the WAL would find the background run in its way forever.
+  int checkpoint(sqlite3* db, const char* schema) {
+    std::lock_guard lock(checkpoint_mutex_);
+    return sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  }
+
+  std::int64_t runs() const { return runs_.load(std::memory_order_relaxed); }
+  // Wakes so far, and how many of them a finished run started after.
+  std::pair<std::int64_t, std::int64_t> requested_served() const {
+    std::lock_guard lock(mutex_);
+    return {requested_, served_};
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stopping_ || due_; });
+      if (stopping_) return;
+      due_ = false;
+      const std::int64_t serving = requested_;
+      lock.unlock();
+      // A failure (a reader in the way, a full disk) is retried at the next wake; the writer's
+      // own checkpoint past kWriterCheckpointPages keeps the WAL bounded meanwhile.
+      if (checkpoint(db_.handle(), nullptr) == SQLITE_OK)
+        runs_.fetch_add(1, std::memory_order_relaxed);
+      lock.lock();
+      served_ = serving;
+    }
+  }
+
+  detail::Database db_;
+  std::thread thread_;
+  std::mutex checkpoint_mutex_;
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  bool due_ = false;
+  std::int64_t requested_ = 0;
+  std::int64_t served_ = 0;
+  bool stopping_ = false;
+  std::atomic<std::int64_t> runs_{0};
+};
+
 struct Store::Impl {
   detail::Database db;
   std::string path;
   int depth = 0;          // nesting of write()
   bool failed = false;    // a Store call failed inside the current transaction
   std::int64_t commits = 0;
+  std::unique_ptr<Checkpointer> checkpointer;  // declared after db: stopped before db closes
+  std::atomic<std::int64_t> writer_checkpoints{0};
+
+  // SQLite's WAL hook, called after each commit with the WAL's size in pages. It replaces SQLite's
+  // auto-checkpoint (which would checkpoint here, in the committing thread, at 1 000 pages).
+  static int on_wal_commit(void* arg, sqlite3* db, const char* schema, int pages) {
+    auto* impl = static_cast<Impl*>(arg);
+    if (pages >= kWriterCheckpointPages) {
+      // The background runs copied most frames already; this copies the rest, so the next commit
+      // can start the WAL over (a PASSIVE run beside back-to-back commits never gets that far).
+      if (impl->checkpointer->checkpoint(db, schema) == SQLITE_OK) {
+        impl->writer_checkpoints.fetch_add(1, std::memory_order_relaxed);
+      }
+    } else if (pages >= kBackgroundCheckpointPages) {
+      impl->checkpointer->wake();
+    }
+    return SQLITE_OK;
+  }
 
   // The error of a failed write, which also dooms the enclosing write() transaction: a caller
   // that ignores the error must not commit half of its change.
@@ -225,6 +332,11 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, const OpenOp
         return 0;  // 0: let the commit proceed
       },
       &impl->commits);
+  if (options.background_checkpoints && path != ":memory:" && !path.empty()) {
+    impl->checkpointer = std::make_unique<Checkpointer>();
+    if (auto ok = impl->checkpointer->start(path); !ok) return tl::unexpected(ok.error());
+    sqlite3_wal_hook(impl->db.handle(), &Impl::on_wal_commit, impl.get());
+  }
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
@@ -235,6 +347,16 @@ Result<bool> create_at_version(const std::string& path, int version) {
 }
 
 std::int64_t Store::commits() const { return impl_->commits; }
+
+CheckpointStats Store::checkpoints() const {
+  CheckpointStats st;
+  st.writer = impl_->writer_checkpoints.load(std::memory_order_relaxed);
+  if (impl_->checkpointer) {
+    st.background = impl_->checkpointer->runs();
+    std::tie(st.requested, st.served) = impl_->checkpointer->requested_served();
+  }
+  return st;
+}
 
 int Store::schema_version() const {
   auto v = detail::user_version(impl_->db);

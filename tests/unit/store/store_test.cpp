@@ -1,6 +1,7 @@
 // The store's API: event dedup and group commit, replay order and streaming, atomic writes for the
 // outbox, alerts, the outbox's idempotency, silences, audit, cursors, retention.
 #include <algorithm>
+#include <thread>
 
 #include "support.h"
 
@@ -556,4 +557,84 @@ TEST_CASE("audit rows follow their own retention, longer than the events'") {
   auto left = *s->audit({});
   REQUIRE(left.size() == 1);
   CHECK(left[0].time == T0);
+}
+
+namespace {
+
+std::int64_t wal_pages(const std::string& db_path) {
+  std::error_code ec;
+  const auto bytes = std::filesystem::file_size(db_path + "-wal", ec);
+  return ec ? 0 : static_cast<std::int64_t>(bytes / (4096 + 24));  // a frame: its header and a page
+}
+
+// One commit of 100 events with 2 KB of text each: about 120 pages of WAL (rows and indexes).
+void commit_big_batch(Store& s, int& seq) {
+  std::vector<bus::Event> batch;
+  for (int i = 0; i < 100; ++i) {
+    auto e = event("cp" + std::to_string(seq), Duration{seq});
+    e.attrs["text"] = std::string(2000, static_cast<char>('a' + seq % 26));
+    ++seq;
+    batch.push_back(std::move(e));
+  }
+  REQUIRE(s.insert_events(batch));
+}
+
+}  // namespace
+
+TEST_CASE("background checkpoints: the WAL is copied back off the committing thread and restarts") {
+  TempDir dir;
+  const std::string path = dir.file("checkpoints.db");
+  OpenOptions options;
+  options.background_checkpoints = true;
+  auto s = open_store(path, options);
+  int seq = 0;
+  std::int64_t largest_wal = 0;
+  for (int round = 0; round < 4; ++round) {
+    for (int commit = 0; commit < 12;
+         ++commit) {  // ~1 400 pages: past the 1 000 that wake the thread
+      commit_big_batch(*s, seq);
+      largest_wal = std::max(largest_wal, wal_pages(path));
+    }
+    // A checkpoint that starts after the last commit copies every frame, so the next commit
+    // starts the WAL over. Waiting for a thread, not a time window (bounded at 20 s).
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (s->checkpoints().served < s->checkpoints().requested &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(1ms);
+    }
+    REQUIRE(s->checkpoints().requested > 0);
+    REQUIRE(s->checkpoints().served == s->checkpoints().requested);
+  }
+  CHECK(s->checkpoints().writer == 0);  // never needed: the WAL stayed under kWriterCheckpointPages
+  // Without checkpoints the WAL would hold every frame written (4 x 1 400 pages).
+  CHECK(largest_wal < 2000);
+  CHECK(*s->event_count() == 4'800);
+  CHECK(Raw(path).scalar("SELECT count(*) FROM events") == "4800");
+}
+
+TEST_CASE("background checkpoints: under commits without pause the writer bounds the WAL itself") {
+  TempDir dir;
+  const std::string path = dir.file("busy.db");
+  OpenOptions options;
+  options.background_checkpoints = true;
+  auto s = open_store(path, options);
+  int seq = 0;
+  std::int64_t largest_wal = 0;
+  // A PASSIVE checkpoint running beside back-to-back commits never catches the last frame, so the
+  // WAL cannot start over by itself: past kWriterCheckpointPages the writer copies the rest.
+  for (int commit = 0; commit < 100; ++commit) {  // ~12 000 pages
+    commit_big_batch(*s, seq);
+    largest_wal = std::max(largest_wal, wal_pages(path));
+  }
+  CHECK(largest_wal < kWriterCheckpointPages + 300);
+  CHECK(s->checkpoints().writer >= 1);
+  CHECK(*s->event_count() == 10'000);
+}
+
+TEST_CASE("without background checkpoints no checkpoint thread runs") {
+  TempDir dir;
+  auto s = open_store(dir.file("plain.db"));
+  REQUIRE(s->insert_events(std::vector<bus::Event>{event("p1")}));
+  CHECK(s->checkpoints().background == 0);
+  CHECK(s->checkpoints().writer == 0);
 }

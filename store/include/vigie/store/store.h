@@ -37,6 +37,24 @@ struct OpenOptions {
   // How long a write waits for another connection's lock (another vigie process, `vigie events`
   // reading) before failing with "database is locked".
   Duration busy_timeout{5000};
+  // WAL checkpoints (copying committed pages back into the database file) on a thread of the
+  // store's own instead of inside the commit that crosses SQLite's 1 000-page threshold: the
+  // daemon's engine thread commits every batch and its notifications wait behind a checkpoint.
+  // The committing connection still checkpoints itself past kWriterCheckpointPages, so the WAL
+  // stays bounded if the background thread falls behind. Off for one-shot commands.
+  bool background_checkpoints = false;
+};
+
+// WAL size (pages) at which the background thread is woken, and past which the committing
+// connection checkpoints itself.
+inline constexpr int kBackgroundCheckpointPages = 1000;
+inline constexpr int kWriterCheckpointPages = 4000;
+
+struct CheckpointStats {
+  std::int64_t background = 0;  // checkpoints the background thread ran
+  std::int64_t writer = 0;      // checkpoints the committing connection ran itself
+  std::int64_t requested = 0;   // commits that woke the background thread
+  std::int64_t served = 0;      // of those, how many a finished background run started after
 };
 
 struct Alert {
@@ -145,6 +163,7 @@ class Store {
   // Transactions committed through this Store since it was opened (each write() and each
   // statement outside one counts once): for metrics, and for tests of group commit.
   std::int64_t commits() const;
+  CheckpointStats checkpoints() const;
 
   // One transaction around `fn`: committed when fn returns true, rolled back when it returns
   // false, when any Store call made inside it failed (even if fn ignored that error), or when it
