@@ -92,12 +92,6 @@ std::uint16_t start(std::unique_ptr<Child>& child, const StoreWorkspace& ws) {
   return start_daemon(child, kBinary, ws.config(), ws.file("out.log"), ws.file("err.log"));
 }
 
-// An ext4 file system in a 64 MB image on a loop device, mounted with errors=remount-ro on
-// `mount_point`. Linux refuses to remount a file system read-only while a process has files on it
-// open for writing (EBUSY), so the daemon's store is made read-only the way a disk error does it:
-// ext4 meets an error and turns itself read-only, every write failing with EROFS. That state
-// lasts until the file system is unmounted (a remount rw is accepted but writes still fail:
-// emergency_ro), so writable again means: daemon stopped, unmounted, checked, mounted again.
 // run_process does not search PATH: where Debian keeps the system tools.
 std::string tool(const std::string& name) {
   for (const char* dir : {"/usr/sbin/", "/sbin/", "/usr/bin/", "/bin/"}) {
@@ -106,6 +100,12 @@ std::string tool(const std::string& name) {
   return name;
 }
 
+// An ext4 file system in a 64 MB image on a loop device, mounted with errors=remount-ro on
+// `mount_point`. Linux refuses to remount a file system read-only while a process has files on it
+// open for writing (EBUSY), so the daemon's store is made read-only the way a disk error does it:
+// ext4 meets an error and turns itself read-only, every write failing with EROFS. That state
+// lasts until the file system is unmounted (a remount rw is accepted but writes still fail:
+// emergency_ro), so writable again means: daemon stopped, unmounted, checked, mounted again.
 class LoopExt4 {
  public:
   LoopExt4(std::filesystem::path image, std::filesystem::path mount_point)

@@ -222,3 +222,27 @@ TEST_CASE(
                800ms},
               kind, after);
 }
+
+TEST_CASE("fault injection: a Docker that never answers ends docker.restart at its timeout",
+          "[fault]") {
+  FakeDocker docker;
+  docker.add_container("worker");
+  FaultProxy proxy(docker.socket_path());
+  Rig rig;
+  rig.provider("docker", {{"socket", proxy.socket_path()}}, "", "");
+  Fault hang;
+  hang.kind = FaultKind::hang;
+  proxy.fail_next(hang, 3);
+  const auto real_start = std::chrono::steady_clock::now();
+  // Each attempt waits what is left of the 2.5 s (not stop_timeout + 60 s): 2.5 s, then the
+  // retry 2 s later (injected) has 0.5 s, and the next retry would fall past the deadline.
+  rig.run("docker.restart", {{"container", "worker"}}, Duration{2'500});
+  CHECK(std::chrono::steady_clock::now() - real_start < 5s);
+  const auto& r = rig.results.at(0);
+  INFO(r.reason);
+  CHECK(r.outcome == bus::JobOutcome::fail);
+  CHECK(r.reason.find("timed out after") != std::string::npos);
+  CHECK(r.reason.find("cannot reach Docker (timeout)") != std::string::npos);
+  CHECK(proxy.served() == 2);
+  CHECK(docker.restarts().empty());
+}
