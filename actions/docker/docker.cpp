@@ -2,7 +2,10 @@
 //   POST /containers/{id}/restart?t=N → 204; 404 {"message":"No such container: ..."}
 // The Engine API holds the answer until the container has stopped (up to t seconds) and started
 // again, so each action gets its own client whose request timeout covers t: a restart is rare and
-// a unix socket connection costs nothing.
+// a unix socket connection costs nothing. Each request is also cut at what is left of the run's
+// `timeout` (the contract: a step never blocks past ctx.remaining()); a daemon that never answers
+// is then a Retry the runner turns into "timed out" at the deadline, not a worker thread held for
+// t + 60 s.
 #include <nlohmann/json.hpp>
 
 #include "../src/provider_http.h"
@@ -15,6 +18,8 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kService = "Docker";
+// Seconds Docker may take beyond the stop timeout to start the container again and answer.
+constexpr std::int64_t kAnswerMargin = 60;
 
 class DockerProvider final : public Provider {
  public:
@@ -37,7 +42,7 @@ class DockerRestart final : public Action {
     net::HttpClientOptions options;
     options.unix_socket = provider_.socket();
     options.connect_timeout = Duration(5'000);
-    options.request_timeout = Duration((stop_timeout_ + 60) * 1000);
+    options.request_timeout = Duration((stop_timeout_ + kAnswerMargin) * 1000);
     http_ = net::make_http_client(std::move(options), provider_.log());
   }
 
@@ -47,6 +52,7 @@ class DockerRestart final : public Action {
     // Any Host works on the socket; the path has no version prefix, so the daemon's own applies.
     r.url = *net::parse_url("http://localhost/containers/" + net::url_encode(container_) +
                             "/restart?t=" + std::to_string(stop_timeout_));
+    r.timeout = ctx.remaining();  // the client's own bound (t + the margin) applies when shorter
     auto response = http_->send(r);
     if (!response) {
       auto result = provider::transport_failure(kService, response.error());

@@ -6,6 +6,7 @@
 #include "migrations.h"
 #include "sqlite.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -174,19 +175,28 @@ Result<bool> open_database(detail::Database& db, const std::string& path, const 
 }
 
 // Why SQLite could not open or write a file, when the file system says so: SQLite's own
-// message for a read-only folder is "unable to open database file". "" when nothing is wrong.
+// message for a read-only folder is "unable to open database file", and for a file system that
+// turned read-only under it (ext4 errors=remount-ro) "disk I/O error". "" when nothing is wrong.
 std::string not_writable_hint(const std::string& path) {
   if (path.empty() || path == ":memory:") return "";
   const std::filesystem::path file(path);
   const std::filesystem::path dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+  auto hint = [](const char* what, const std::filesystem::path& p, int e) {
+    return std::string(" (") + what + " '" + p.string() + "' is not writable: " + std::generic_category().message(e) + ")";
+  };
   // The folder too: SQLite creates the -wal and -shm files beside the database.
   for (const auto& [p, what] : {std::pair{dir, "its folder"}, std::pair{file, "the file"}}) {
     if (p == file && ::access(p.c_str(), F_OK) != 0) continue;
-    if (::access(p.c_str(), W_OK) != 0) {
-      const int e = errno;
-      return std::string(" (") + what + " '" + p.string() + "' is not writable: " + std::generic_category().message(e) + ")";
-    }
+    if (::access(p.c_str(), W_OK) != 0) return hint(what, p, errno);
   }
+  // access() goes by the mount's flags and permissions; a file system that turned read-only after
+  // an error keeps its flags and refuses only the writes themselves. A new file shows it (never
+  // the database itself: closing a descriptor of it would drop SQLite's locks).
+  const auto probe = dir / (".vigie-write-probe-" + std::to_string(::getpid()));
+  const int fd = ::open(probe.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) return errno == EEXIST ? "" : hint("its folder", dir, errno);
+  ::close(fd);
+  ::unlink(probe.c_str());
   return "";
 }
 

@@ -280,14 +280,18 @@ struct FaultProxy::Impl {
         write_all(fd, answer->head + answer->body.substr(0, answer->body.size() / 2));
         return false;
       case FaultKind::slow_body: {
-        if (!write_all(fd, answer->head)) return false;
-        const std::size_t n = answer->body.size();
+        // An answer without a body (Docker's 204) trickles its header block instead: otherwise
+        // it would arrive whole, at once.
+        const bool bodiless = answer->body.empty();
+        if (!bodiless && !write_all(fd, answer->head)) return false;
+        const std::string& slow = bodiless ? answer->head : answer->body;
+        const std::size_t n = slow.size();
         const std::size_t piece = std::max<std::size_t>(1, n / static_cast<std::size_t>(f.chunks));
         for (std::size_t at = 0; at < n; at += piece) {
           // Interruptible pause: the wake pipe ends it at once when the proxy stops.
           pollfd p{wake[0], POLLIN, 0};
           ::poll(&p, 1, static_cast<int>(f.delay.count()));
-          if (stopping || !write_all(fd, answer->body.substr(at, piece))) return false;
+          if (stopping || !write_all(fd, slow.substr(at, piece))) return false;
         }
         return true;
       }

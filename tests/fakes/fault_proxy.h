@@ -24,7 +24,8 @@ enum class FaultKind {
   status_503,  // 503 with a JSON error body
   hang,        // the request is read and never answered; the connection stays open
   reset,       // the connection is reset (RST) instead of an answer
-  slow_body,   // the real answer's body trickled in `chunks` pieces, `delay` apart
+  slow_body,   // the real answer's body (or, without one, its headers) trickled in `chunks`
+               // pieces, `delay` apart
   truncated,   // the real answer's headers, half its body, then the connection closed
   not_json,    // 200 with an HTML page (a proxy's or load balancer's error page)
 };

@@ -63,14 +63,18 @@ struct Rig {
     providers.add(type, type, *p);
   }
 
-  // Runs one action job to its end on the injected clock. @return the fake-clock time it took.
-  Duration run(const std::string& type, json options) {
+  // Runs one action job, `timeout` its whole budget, to its end on the injected clock.
+  // @return the fake-clock time it took.
+  Duration run(const std::string& type, json options, Duration timeout = Duration{600'000}) {
     ActionRunner runner(std::move(providers), *http, *secrets, clock, logging.logger("runner"),
                         RunnerOptions{0, 3, Duration{2'000}, 65'536});
-    const json payload = {
-        {"action", "fix"},          {"type", type},          {"options", std::move(options)},
-        {"params", json::object()}, {"timeout_ms", 600'000}, {"dry_run", false}};
-    runner.submit(bus::Job{"action:fault", "action", payload, 1, Duration{600'000}},
+    const json payload = {{"action", "fix"},
+                          {"type", type},
+                          {"options", std::move(options)},
+                          {"params", json::object()},
+                          {"timeout_ms", timeout.count()},
+                          {"dry_run", false}};
+    runner.submit(bus::Job{"action:fault", "action", payload, 1, timeout},
                   [this](bus::JobResult r) { results.push_back(std::move(r)); });
     const auto start = clock.steady_now();
     for (int i = 0; i < 100 && results.empty(); ++i) {
@@ -88,6 +92,9 @@ struct Case {
   std::string type, action;
   json options;
   std::function<std::size_t()> effects;
+  // The run's whole budget, and the pause between the pieces of a slow body.
+  Duration timeout{600'000};
+  std::chrono::milliseconds slow_delay{400};
 };
 
 void check_fault(Rig& rig, FaultProxy& proxy, const Case& c, FaultKind kind, bool after_upstream) {
@@ -96,9 +103,13 @@ void check_fault(Rig& rig, FaultProxy& proxy, const Case& c, FaultKind kind, boo
   Fault f;
   f.kind = kind;
   f.after_upstream = after_upstream;
-  f.delay = 400ms;
+  f.delay = c.slow_delay;
   proxy.fail_next(f);
-  const auto took = rig.run(c.action, c.options);
+  const auto real_start = std::chrono::steady_clock::now();
+  const auto took = rig.run(c.action, c.options, c.timeout);
+  // A hang or a slow body costs real time (the injected clock stands still meanwhile): never
+  // more than the run's budget, whatever the action's client would wait on its own.
+  CHECK(std::chrono::steady_clock::now() - real_start < c.timeout + 2s);
   CHECK(proxy.served() == 1);
   const auto& r = rig.results.at(0);
   INFO(r.reason << " " << r.output.dump());
@@ -129,20 +140,12 @@ void check_fault(Rig& rig, FaultProxy& proxy, const Case& c, FaultKind kind, boo
   }
 }
 
-// `timeouts`: with the faults that cost the client's request timeout in real time (a hang, a slow
-// body). docker.restart's own client waits stop_timeout + 60 s by design (a restart takes that
-// long), so its table leaves them out; the HTTP client's timeouts are tested in unit_net.
-std::vector<std::pair<FaultKind, bool>> action_faults(bool timeouts = true) {
+// Every fault before the provider acted, and the ones after it that lose its answer.
+std::vector<std::pair<FaultKind, bool>> action_faults() {
   std::vector<std::pair<FaultKind, bool>> out;
-  auto costs_a_timeout = [](FaultKind k) {
-    return k == FaultKind::hang || k == FaultKind::slow_body;
-  };
-  for (auto k : all_faults()) {
-    if (timeouts || !costs_a_timeout(k)) out.emplace_back(k, false);
-  }
-  for (auto k : {FaultKind::status_500, FaultKind::reset, FaultKind::hang, FaultKind::not_json}) {
-    if (timeouts || !costs_a_timeout(k)) out.emplace_back(k, true);
-  }
+  for (auto k : all_faults()) out.emplace_back(k, false);
+  for (auto k : {FaultKind::status_500, FaultKind::reset, FaultKind::hang, FaultKind::not_json})
+    out.emplace_back(k, true);
   return out;
 }
 
@@ -201,7 +204,7 @@ TEST_CASE("fault injection: rackspace.reboot retries a lost request and reboots 
 TEST_CASE(
     "fault injection: docker.restart over the unix socket retries a lost request and restarts once",
     "[fault]") {
-  const auto [kind, after] = GENERATE(from_range(action_faults(false)));
+  const auto [kind, after] = GENERATE(from_range(action_faults()));
   FakeDocker docker;
   docker.add_container("worker");
   FaultProxy proxy(docker.socket_path());
@@ -211,6 +214,35 @@ TEST_CASE(
               {"docker",
                "docker.restart",
                {{"container", "worker"}},
-               [&] { return docker.restarts().size(); }},
+               [&] { return docker.restarts().size(); },
+               // docker.restart's own client would wait stop_timeout (10 s) + 60 s for Docker's
+               // answer; the run's budget cuts a hang or a slow answer (five pieces 800 ms
+               // apart) at 2.5 s, and the retry 2 s later (injected) fits in what is left.
+               Duration{2'500},
+               800ms},
               kind, after);
+}
+
+TEST_CASE("fault injection: a Docker that never answers ends docker.restart at its timeout",
+          "[fault]") {
+  FakeDocker docker;
+  docker.add_container("worker");
+  FaultProxy proxy(docker.socket_path());
+  Rig rig;
+  rig.provider("docker", {{"socket", proxy.socket_path()}}, "", "");
+  Fault hang;
+  hang.kind = FaultKind::hang;
+  proxy.fail_next(hang, 3);
+  const auto real_start = std::chrono::steady_clock::now();
+  // Each attempt waits what is left of the 2.5 s (not stop_timeout + 60 s): 2.5 s, then the
+  // retry 2 s later (injected) has 0.5 s, and the next retry would fall past the deadline.
+  rig.run("docker.restart", {{"container", "worker"}}, Duration{2'500});
+  CHECK(std::chrono::steady_clock::now() - real_start < 5s);
+  const auto& r = rig.results.at(0);
+  INFO(r.reason);
+  CHECK(r.outcome == bus::JobOutcome::fail);
+  CHECK(r.reason.find("timed out after") != std::string::npos);
+  CHECK(r.reason.find("cannot reach Docker (timeout)") != std::string::npos);
+  CHECK(proxy.served() == 2);
+  CHECK(docker.restarts().empty());
 }
