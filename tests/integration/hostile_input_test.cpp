@@ -55,6 +55,23 @@ void ingest(SlackWorld& w, const std::string& kind, json attrs) {
   w.take(w.engine->ingest({e}));
 }
 
+// A disk alert posted to Slack: its message's ts, its id, and how often the message was edited.
+struct PostedAlert {
+  std::string ts;
+  std::int64_t alert_id = 0;
+  int edits = 0;
+};
+PostedAlert post_disk_alert(SlackWorld& w) {
+  w.disk("web-1", 97);
+  w.settle();
+  REQUIRE(w.slack.messages().size() == 1);
+  PostedAlert a;
+  a.ts = w.slack.messages()[0].ts;
+  a.alert_id = w.only_alert_id();
+  a.edits = w.slack.message("C0OPS", a.ts)->edits;
+  return a;
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -127,12 +144,7 @@ TEST_CASE(
     "nothing, and a replayed click does nothing twice",
     "[hostile]") {
   SlackWorld w(false, kRules, {"U0BOB"});
-  w.disk("web-1", 97);
-  w.settle();
-  REQUIRE(w.slack.messages().size() == 1);
-  const auto ts = w.slack.messages()[0].ts;
-  const auto alert_id = w.only_alert_id();
-  const auto edits_before = w.slack.message("C0OPS", ts)->edits;
+  const auto [ts, alert_id, edits_before] = post_disk_alert(w);
 
   auto click = [&](const std::string& user, const std::string& team, const std::string& action_ts) {
     const std::string body =
@@ -186,12 +198,7 @@ TEST_CASE(
     "[hostile]") {
   // U0BOB holds the role in both workspaces' eyes: only the team tells them apart.
   SlackWorld w(false, kRules, {"U0BOB"}, "T0VIGIE");
-  w.disk("web-1", 97);
-  w.settle();
-  REQUIRE(w.slack.messages().size() == 1);
-  const auto ts = w.slack.messages()[0].ts;
-  const auto alert_id = w.only_alert_id();
-  const auto edits_before = w.slack.message("C0OPS", ts)->edits;
+  const auto [ts, alert_id, edits_before] = post_disk_alert(w);
   const auto jobs_before = w.jobs.size();
   const auto events_before = w.stored.size();
 
