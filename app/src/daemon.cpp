@@ -553,7 +553,9 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err, 
       diags.error({cfg->path, 1, 1}, "secret-missing",
                   "[slack] mode = \"http\" needs signing_secret_env or signing_secret_file to check Slack's requests");
     } else if (auto secret = config::resolve_secret(*cfg->slack.signing_secret, "signing_secret", *secrets, diags)) {
-      slack_http = std::make_shared<chat::SlackHttpEndpoints>(*secret, clock, logging.logger("slack:http"));
+      slack_http = std::make_shared<chat::SlackHttpEndpoints>(
+          *secret, clock, logging.logger("slack:http"),
+          chat::SlackInboundGuard{cfg->slack.team_id, &metrics});
     }
   }
   std::optional<std::string> slack_app_token;
@@ -568,6 +570,14 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err, 
   if (diags.has_errors()) {
     err << secrets->redact(diags.render_text());
     return 1;
+  }
+  if (run_intake && cfg->slack.enabled && cfg->slack.team_id.empty()) {
+    // A warning, not an error: configs written before team_id keep working.
+    log.warn(
+        "[slack] team_id is unset: requests and button clicks from any Slack workspace are "
+        "taken, as long as they are signed with the signing secret (or arrive over the app's "
+        "Socket Mode connection); set team_id to your workspace's id (T...) to refuse the others",
+        {{"mode", cfg->slack.mode}});
   }
 
   bus::BusContext bus;
@@ -701,6 +711,7 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err, 
     chat::SocketModeOptions so;
     so.base_url = *net::parse_url(cfg->slack.base_url);  // validated as a URL by the config loader
     so.app_token = *slack_app_token;
+    so.team_id = cfg->slack.team_id;
     so.metrics = &metrics;
     socket_http = net::make_http_client({}, logging.logger("http-client"));
     slack_socket = std::make_unique<chat::SocketModeClient>(

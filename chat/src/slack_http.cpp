@@ -94,8 +94,56 @@ std::vector<bus::Event> inbound_events(const SlackInbound& in, TimePoint now) {
   return out;
 }
 
-SlackHttpEndpoints::SlackHttpEndpoints(std::string signing_secret, Clock& clock, Logger log)
-    : secret_(std::move(signing_secret)), clock_(clock), log_(std::move(log)) {}
+std::string inbound_team(const SlackInbound& in) {
+  const json& p = in.payload;
+  if (in.kind == SlackInboundKind::interactive) return str(p.value("team", json::object()), "id");
+  return str(p, "team_id");
+}
+
+namespace {
+void count_refused(Metrics* metrics, const char* reason, const char* transport) {
+  if (!metrics) return;
+  metrics
+      ->counter("vigie_slack_requests_refused_total",
+                "Inbound Slack requests refused, by reason (signature, team) and transport",
+                {{"reason", reason}, {"transport", transport}})
+      .inc();
+}
+
+const char* kind_name(SlackInboundKind kind) {
+  switch (kind) {
+    case SlackInboundKind::events_api:
+      return "events_api";
+    case SlackInboundKind::slash_command:
+      return "slash_command";
+    case SlackInboundKind::interactive:
+      return "interactive";
+  }
+  return "";
+}
+}  // namespace
+
+bool team_refused(const SlackInbound& in, const SlackInboundGuard& guard, const Logger& log,
+                  const char* transport) {
+  if (guard.team_id.empty()) return false;
+  const std::string team = inbound_team(in);
+  if (team == guard.team_id) return false;
+  // Team ids are no secret: both are logged so an operator sees a wrong team_id at once.
+  log.warn("Slack request refused: not from the workspace in [slack] team_id",
+           {{"transport", transport},
+            {"kind", kind_name(in.kind)},
+            {"team", team.empty() ? "(none)" : team},
+            {"expected", guard.team_id}});
+  count_refused(guard.metrics, "team", transport);
+  return true;
+}
+
+SlackHttpEndpoints::SlackHttpEndpoints(std::string signing_secret, Clock& clock, Logger log,
+                                       SlackInboundGuard guard)
+    : secret_(std::move(signing_secret)),
+      clock_(clock),
+      log_(std::move(log)),
+      guard_(std::move(guard)) {}
 
 bool RecentIds::contains(const std::string& id) const {
   std::lock_guard lock(mutex_);
@@ -131,6 +179,7 @@ std::optional<SlackHttpOutcome> SlackHttpEndpoints::handle(const net::HttpReques
                                             req.header("X-Slack-Signature"), req.body, now);
   if (check != SignatureCheck::ok) {
     log_.warn("Slack request refused", {{"path", req.path}, {"why", signature_check_name(check)}, {"remote", req.remote}});
+    count_refused(guard_.metrics, "signature", "http");
     return SlackHttpOutcome{HttpResponse::json_error(401, "invalid Slack signature", signature_check_name(check)), {}};
   }
 
@@ -147,10 +196,6 @@ std::optional<SlackHttpOutcome> SlackHttpEndpoints::handle(const net::HttpReques
       return SlackHttpOutcome{HttpResponse::json(200, json{{"challenge", str(body, "challenge")}}.dump()), {}};
     }
     event_id = str(body, "event_id");
-    if (!event_id.empty() && seen_->contains(event_id)) {
-      // A retry of a delivery already stored (x-slack-retry-num): acknowledged, not redone.
-      return SlackHttpOutcome{HttpResponse::json(200, R"({"ok":true,"duplicate":true})"), {}};
-    }
     in.kind = SlackInboundKind::events_api;
     in.payload = std::move(body);
   } else {
@@ -173,6 +218,20 @@ std::optional<SlackHttpOutcome> SlackHttpEndpoints::handle(const net::HttpReques
         return SlackHttpOutcome{HttpResponse::json_error(400, "malformed interaction", "payload is not a JSON object"), {}};
       }
     }
+  }
+  if (team_refused(in, guard_, log_, "http")) {
+    // 403, not a 200 with an ephemeral "not allowed": Slack's own dashboards and the sender see a
+    // refusal rather than a success, and nothing is stored (an attacker holding the signing
+    // secret gets no write into the store). Events API deliveries are the only ones Slack
+    // retries on a non-2xx (3 times); X-Slack-No-Retry stops that, so nothing loops.
+    auto refused = HttpResponse::json_error(403, "workspace not allowed",
+                                            "the request's team is not [slack] team_id");
+    refused.headers.emplace_back("X-Slack-No-Retry", "1");
+    return SlackHttpOutcome{std::move(refused), {}};
+  }
+  if (!event_id.empty() && seen_->contains(event_id)) {
+    // A retry of a delivery already stored (x-slack-retry-num): acknowledged, not redone.
+    return SlackHttpOutcome{HttpResponse::json(200, R"({"ok":true,"duplicate":true})"), {}};
   }
   SlackHttpOutcome out;
   out.events = inbound_events(in, now);

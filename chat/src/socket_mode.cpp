@@ -327,6 +327,11 @@ struct SocketModeClient::Impl {
     const std::string& envelope_id = m.envelope_id;
     const std::string& event_id = m.event_id;
     const SlackInbound& in = m.inbound;
+    if (team_refused(in, {options.team_id, options.metrics}, log, "socket")) {
+      // Acked (unacked, Slack would deliver it again and again) with no payload: not acted on.
+      ack(conn, envelope_id, std::nullopt);
+      return type;
+    }
     const bool wants_reply = m.accepts_response_payload;
     const auto receipt = inbound_receipt(in);
     const std::optional<json> reply = wants_reply ? receipt.payload : std::nullopt;

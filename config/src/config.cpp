@@ -55,7 +55,7 @@ constexpr std::array<OptionSpec, 8> kBusOptions{{
 }};
 constexpr OptionTable kBusTable{"bus", "Message bus between roles", kBusOptions};
 
-constexpr std::array<OptionSpec, 7> kSlackOptions{{
+constexpr std::array<OptionSpec, 8> kSlackOptions{{
     {"mode", OptionType::enumeration, "http", false,
      "http: Slack calls Vigie's /slack/* endpoints; socket: Socket Mode, no public URL",
      kSlackModes},
@@ -64,6 +64,9 @@ constexpr std::array<OptionSpec, 7> kSlackOptions{{
     {"signing_secret", OptionType::secret, "", false,
      "Signing secret that authenticates Slack's requests (http mode)"},
     {"app_token", OptionType::secret, "", false, "App-level token (xapp-...), socket mode"},
+    {"team_id", OptionType::string, "", false,
+     "Slack workspace id (T0123ABCD): requests and clicks from any other workspace, or naming "
+     "none, are refused (both modes); unset, any workspace's are taken"},
     {"default_channel", OptionType::string, "", false,
      "Channel for rules without notify, and for Vigie's own notices"},
     {"thread", OptionType::enumeration, "all", false,
@@ -365,6 +368,7 @@ std::optional<Config> load_config(const std::string& path, const Catalogs& catal
     cfg.slack.mode = v.string("mode");
     cfg.slack.base_url = v.string("base_url");
     cfg.slack.default_channel = v.string("default_channel");
+    cfg.slack.team_id = v.string("team_id");
     cfg.slack_thread = v.string("thread");
     cfg.slack.token = v.secret("token");
     cfg.slack.signing_secret = v.secret("signing_secret");

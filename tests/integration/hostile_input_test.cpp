@@ -4,7 +4,8 @@
 // `<http://x|y>`) reaches Slack escaped, a 1 MB log line against regular-expression rules is
 // matched in bounded time and posted cut to Block Kit's limits, and signed clicks from another
 // workspace's user or a user without the role change nothing, get a denial, and replays do
-// nothing twice.
+// nothing twice; with [slack] team_id, another workspace's click on a real alert message is
+// refused (403) before it is stored and acknowledges nothing.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -52,6 +53,23 @@ void ingest(SlackWorld& w, const std::string& kind, json attrs) {
   e.time = e.received_at = w.clock.system_now();
   e.attrs = std::move(attrs);
   w.take(w.engine->ingest({e}));
+}
+
+// A disk alert posted to Slack: its message's ts, its id, and how often the message was edited.
+struct PostedAlert {
+  std::string ts;
+  std::int64_t alert_id = 0;
+  int edits = 0;
+};
+PostedAlert post_disk_alert(SlackWorld& w) {
+  w.disk("web-1", 97);
+  w.settle();
+  REQUIRE(w.slack.messages().size() == 1);
+  PostedAlert a;
+  a.ts = w.slack.messages()[0].ts;
+  a.alert_id = w.only_alert_id();
+  a.edits = w.slack.message("C0OPS", a.ts)->edits;
+  return a;
 }
 
 }  // namespace
@@ -126,12 +144,7 @@ TEST_CASE(
     "nothing, and a replayed click does nothing twice",
     "[hostile]") {
   SlackWorld w(false, kRules, {"U0BOB"});
-  w.disk("web-1", 97);
-  w.settle();
-  REQUIRE(w.slack.messages().size() == 1);
-  const auto ts = w.slack.messages()[0].ts;
-  const auto alert_id = w.only_alert_id();
-  const auto edits_before = w.slack.message("C0OPS", ts)->edits;
+  const auto [ts, alert_id, edits_before] = post_disk_alert(w);
 
   auto click = [&](const std::string& user, const std::string& team, const std::string& action_ts) {
     const std::string body =
@@ -177,4 +190,37 @@ TEST_CASE(
   // The stranger's click replayed: still denied, not twice.
   CHECK(w.post_to_vigie("/slack/interactive", stranger_body, stranger_headers, true) == 401);
   CHECK(denials() == 2);
+}
+
+TEST_CASE(
+    "hostile input: with [slack] team_id, a signed click from another workspace on a real alert "
+    "message gets 403 and acknowledges nothing, the workspace's own click does",
+    "[hostile]") {
+  // U0BOB holds the role in both workspaces' eyes: only the team tells them apart.
+  SlackWorld w(false, kRules, {"U0BOB"}, "T0VIGIE");
+  const auto [ts, alert_id, edits_before] = post_disk_alert(w);
+  const auto jobs_before = w.jobs.size();
+  const auto events_before = w.stored.size();
+
+  auto post_click = [&](const std::string& team, const std::string& action_ts) {
+    const std::string body =
+        SlackWorld::click_body("vigie_ack", alert_id, ts, "U0BOB", action_ts, team);
+    return w.post_to_vigie("/slack/interactive", body,
+                           FakeSlack::signed_headers(kSigningSecret, body, w.clock.system_now()),
+                           true);
+  };
+  CHECK(post_click("T0OTHER", "1767226400.000100") == 403);
+  CHECK(post_click("", "1767226400.000200") == 403);  // names no team at all
+  w.settle();
+  CHECK((*w.store->find_alert(alert_id))->state == "firing");
+  CHECK(w.slack.message("C0OPS", ts)->edits == edits_before);
+  CHECK(w.jobs.size() == jobs_before);      // no reply, no denial, no notify
+  CHECK(w.stored.size() == events_before);  // nothing of theirs stored
+  CHECK(w.metrics.render().find(
+            R"(vigie_slack_requests_refused_total{reason="team",transport="http"} 2)") !=
+        std::string::npos);
+
+  CHECK(post_click("T0VIGIE", "1767226400.000300") == 200);
+  w.settle();
+  CHECK((*w.store->find_alert(alert_id))->state == "acknowledged");
 }

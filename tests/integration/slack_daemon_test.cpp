@@ -1,6 +1,7 @@
 // The real `vigie run` with [slack] pointed at the fake Slack: an alert becomes a Block Kit
 // message, a signed Acknowledge click on Vigie's /slack/interactive edits it, a forged one is
-// refused with 401 and changes nothing, and the secrets appear in no output.
+// refused with 401 and one from another workspace than [slack] team_id with 403, both changing
+// nothing, and the secrets appear in no output; without team_id, `vigie run` warns once.
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
@@ -51,19 +52,22 @@ std::string form_encode(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("vigie run posts an alert to Slack and a signed Acknowledge click edits it, a forged one is refused") {
+TEST_CASE(
+    "vigie run posts an alert to Slack and a signed Acknowledge click edits it, a forged one or "
+    "another workspace's is refused") {
   FakeSlack slack(kBotToken);
   const auto dir = std::filesystem::temp_directory_path() / ("vigie-slack-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir / "rules");
   std::ofstream(dir / "bot-token") << kBotToken << "\n";
   std::ofstream(dir / "signing-secret") << kSigningSecret << "\n";
-  std::ofstream(dir / "vigie.toml") << "rules = [\"rules/*.toml\"]\n[server]\nlisten = \"127.0.0.1:0\"\n"
-                                       "[store]\npath = \"v.db\"\n"
-                                       "[slack]\nbase_url = \""
-                                    << slack.base_url()
-                                    << "\"\ntoken_file = \"bot-token\"\nsigning_secret_file = \"signing-secret\"\n"
-                                       "default_channel = \"C0OPS\"\n";
+  std::ofstream(dir / "vigie.toml")
+      << "rules = [\"rules/*.toml\"]\n[server]\nlisten = \"127.0.0.1:0\"\n"
+         "[store]\npath = \"v.db\"\n"
+         "[slack]\nbase_url = \""
+      << slack.base_url()
+      << "\"\ntoken_file = \"bot-token\"\nsigning_secret_file = \"signing-secret\"\n"
+         "default_channel = \"C0OPS\"\nteam_id = \"T0VIGIE\"\n";
   std::ofstream(dir / "rules" / "r.toml")
       << "[[rule]]\nname = \"disk\"\nwhen = 'kind == \"alertmanager.alert\" and alertname == \"DiskFull\"'\n"
          "group_by = [\"instance\"]\nsummary = \"disk full on {{labels.instance}}\"\n";
@@ -92,12 +96,17 @@ TEST_CASE("vigie run posts an alert to Slack and a signed Acknowledge click edit
   }
   REQUIRE_FALSE(alert_id.empty());
 
-  auto click = [&](const std::string& user, const std::string& action_ts) {
-    json payload{{"type", "block_actions"},
-                 {"user", {{"id", user}}},
-                 {"container", {{"type", "message"}, {"message_ts", ts}, {"channel_id", "C0OPS"}}},
-                 {"channel", {{"id", "C0OPS"}}},
-                 {"actions", json::array({{{"action_id", "vigie_ack"}, {"value", alert_id}, {"action_ts", action_ts}}})}};
+  auto click = [&](const std::string& user, const std::string& action_ts,
+                   const std::string& team = "T0VIGIE") {
+    json payload{
+        {"type", "block_actions"},
+        {"team", {{"id", team}}},
+        {"user", {{"id", user}}},
+        {"container", {{"type", "message"}, {"message_ts", ts}, {"channel_id", "C0OPS"}}},
+        {"channel", {{"id", "C0OPS"}}},
+        {"actions",
+         json::array(
+             {{{"action_id", "vigie_ack"}, {"value", alert_id}, {"action_ts", action_ts}}})}};
     return "payload=" + form_encode(payload.dump());
   };
   const auto now = vigie::from_unix_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -111,6 +120,16 @@ TEST_CASE("vigie run posts an alert to Slack and a signed Acknowledge click edit
   CHECK(refused.status == 401);
   CHECK(json::parse(refused.body).contains("error"));
 
+  // Signed with the right secret but from another workspace where the app is installed: 403.
+  const std::string foreign = click("U0MALLORY", "1.2", "T0OTHER");
+  std::map<std::string, std::string> foreign_headers{
+      {"Content-Type", "application/x-www-form-urlencoded"}};
+  for (const auto& [k, v] : FakeSlack::signed_headers(kSigningSecret, foreign, now))
+    foreign_headers[k] = v;
+  auto other_team = http.request("POST", "/slack/interactive", foreign, foreign_headers);
+  CHECK(other_team.status == 403);
+  CHECK(json::parse(other_team.body).value("error", "") == "workspace not allowed");
+
   // Signed by Slack: 200 at once, then the message says who acknowledged it.
   const std::string body = click("U0BOB", "2.2");
   std::map<std::string, std::string> headers{{"Content-Type", "application/x-www-form-urlencoded"}};
@@ -121,7 +140,14 @@ TEST_CASE("vigie run posts an alert to Slack and a signed Acknowledge click edit
       10s);
   REQUIRE(update);
   CHECK(update->args["ts"] == ts);
+  // Clicks are taken in order: had the other workspace's click acted, Mallory would be named.
   CHECK(slack.message("C0OPS", ts)->blocks.dump().find("U0MALLORY") == std::string::npos);
+  const std::string metrics = http.request("GET", "/metrics").body;
+  CHECK(metrics.find(R"(vigie_slack_requests_refused_total{reason="team",transport="http"} 1)") !=
+        std::string::npos);
+  CHECK(metrics.find(
+            R"(vigie_slack_requests_refused_total{reason="signature",transport="http"} 1)") !=
+        std::string::npos);
 
   // A permanent Slack error: the job fails once, with a metric and the fix in the log.
   slack.fail_next("chat.postMessage", 200, "channel_not_found");
@@ -142,6 +168,8 @@ TEST_CASE("vigie run posts an alert to Slack and a signed Acknowledge click edit
   CHECK(output.find(kSigningSecret) == std::string::npos);
   CHECK(output.find("Slack request refused") != std::string::npos);
   CHECK(output.find("check `notify` and [slack] default_channel") != std::string::npos);
+  CHECK(output.find("not from the workspace in [slack] team_id") != std::string::npos);
+  CHECK(output.find("team_id is unset") == std::string::npos);
   std::filesystem::remove_all(dir);
 }
 
@@ -331,5 +359,9 @@ TEST_CASE("vigie run with [slack] mode = socket takes a slash command and a butt
   CHECK(output.find(app_token) == std::string::npos);
   CHECK(output.find("ticket=") == std::string::npos);
   CHECK(output.find("Socket Mode connected") != std::string::npos);
+  // No [slack] team_id here: accepted, with one warning at start.
+  const auto unset = output.find("[slack] team_id is unset");
+  CHECK(unset != std::string::npos);
+  CHECK(output.find("[slack] team_id is unset", unset + 1) == std::string::npos);
   std::filesystem::remove_all(dir);
 }

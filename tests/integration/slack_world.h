@@ -55,7 +55,8 @@ struct SlackWorld {
   std::unique_ptr<chat::ChatCommands> chat;
   std::unique_ptr<net::HttpClient> http;
   std::unique_ptr<actions::slack::SlackDelivery> delivery;
-  chat::SlackHttpEndpoints endpoints{kSigningSecret, clock, logging.logger("slack-http")};
+  Metrics metrics;
+  chat::SlackHttpEndpoints endpoints;
   std::mutex mutex;
   std::vector<bus::JobResult> results;
   std::vector<store::Job> jobs;    // every job the engine or the chat created
@@ -65,9 +66,12 @@ struct SlackWorld {
   // With `behind_proxy`, every Web API call goes through `proxy` (faults on demand) and the HTTP
   // client gives up after 1 s (a hang or a slow body costs that much real time).
   // `rules_text`: the rule file (kRules by default); `oncall`: the users holding the role that may
-  // handle alerts when clicks go through the chat commands (post_to_vigie with `via_chat`).
+  // handle alerts when clicks go through the chat commands (post_to_vigie with `via_chat`);
+  // `team_id`: the endpoints' [slack] team_id (empty: any workspace's requests are taken).
   explicit SlackWorld(bool behind_proxy = false, const std::string& rules_text = kRules,
-                      std::vector<std::string> oncall = {"U0BOB"}) {
+                      std::vector<std::string> oncall = {"U0BOB"}, std::string team_id = {})
+      : endpoints(kSigningSecret, clock, logging.logger("slack-http"),
+                  chat::SlackInboundGuard{std::move(team_id), &metrics}) {
     auto s = store::Store::open(":memory:");
     REQUIRE(s);
     store = std::move(*s);

@@ -1,8 +1,11 @@
 // Slack's HTTP endpoints: the signature gate (forged, stale, body-modified, missing → 401 and no
 // event), URL verification, Events API dedup by event_id, bot messages and subtypes ignored,
-// mentions, DMs, slash commands and button clicks turned into chat.command / chat.action events.
+// mentions, DMs, slash commands and button clicks turned into chat.command / chat.action events;
+// with [slack] team_id, requests of another workspace (or naming none) refused with 403.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <functional>
 #include <sstream>
 
 #include "fake_slack.h"
@@ -27,7 +30,12 @@ struct Fixture {
   }();
   Logging logging{LogLevel::info, secrets, log_out};
   FakeClock clock;
-  chat::SlackHttpEndpoints endpoints{kSecret, clock, logging.logger("slack")};
+  Metrics metrics;
+  chat::SlackHttpEndpoints endpoints;
+
+  // `team_id`: [slack] team_id ("" = unset, any workspace's requests are taken).
+  explicit Fixture(std::string team_id = {})
+      : endpoints(kSecret, clock, logging.logger("slack"), {std::move(team_id), &metrics}) {}
 
   net::HttpRequest request(const std::string& path, const std::string& body, net::Headers headers) {
     net::HttpRequest r;
@@ -257,4 +265,125 @@ TEST_CASE("a Slack command quoting a known secret is stored with the secret blan
   CHECK(events[0].attrs["user"] == "U0ALICE");
   CHECK(events[0].attrs["count"] == 2);
   CHECK(events[0].attrs.dump().find("planted") == std::string::npos);
+}
+
+namespace {
+
+// One signed request of each inbound kind, naming `team` (none when empty).
+std::string event_with_team(const std::string& event_id, const std::string& team) {
+  auto body = json::parse(mention_body(event_id));
+  body.erase("team_id");
+  if (!team.empty()) body["team_id"] = team;
+  return body.dump();
+}
+std::string command_with_team(const std::string& trigger, const std::string& team) {
+  return "command=%2Fvigie&text=ack+42&user_id=U0ALICE&channel_id=C0OPS&trigger_id=" + trigger +
+         (team.empty() ? "" : "&team_id=" + team);
+}
+std::string interaction_with_team(const std::string& type, const std::string& action_ts,
+                                  const std::string& team) {
+  json payload{
+      {"type", type},
+      {"user", {{"id", "U0BOB"}, {"team_id", team.empty() ? "T1" : team}}},
+      {"container",
+       {{"type", "message"}, {"message_ts", "1767225600.000100"}, {"channel_id", "C0OPS"}}},
+      {"actions", json::array({{{"type", "button"},
+                                {"action_id", "vigie_ack"},
+                                {"value", "42"},
+                                {"action_ts", action_ts}}})}};
+  if (type == "view_submission") {
+    payload.erase("actions");
+    payload["view"] = {{"id", "V1"}, {"callback_id", "vigie"}};
+  }
+  if (!team.empty()) payload["team"] = {{"id", team}, {"domain", "ops"}};
+  return "payload=" + form_encode(payload.dump());
+}
+
+}  // namespace
+
+TEST_CASE(
+    "with [slack] team_id, each kind of request from that workspace is taken and from another, or "
+    "naming none, gets 403 and no event") {
+  Fixture f("T1");
+  struct Case {
+    const char* name;
+    const char* path;
+    std::function<std::string(const std::string& id, const std::string& team)> body;
+    std::size_t events;  // what the workspace's own request produces
+  };
+  const std::vector<Case> cases{
+      {"Events API", "/slack/events", event_with_team, 1},
+      {"slash command", "/slack/commands", command_with_team, 1},
+      {"button click", "/slack/interactive",
+       [](const std::string& id, const std::string& team) {
+         return interaction_with_team("block_actions", id, team);
+       },
+       1},
+      {"view submission", "/slack/interactive",
+       [](const std::string& id, const std::string& team) {
+         return interaction_with_team("view_submission", id, team);
+       },
+       0},
+  };
+  int n = 0;
+  for (const auto& c : cases) {
+    INFO(c.name);
+    const std::string id = "17672256" + std::to_string(++n);
+    auto ours = f.handle(f.signed_request(c.path, c.body(id + "1", "T1")));
+    CHECK(ours.response.status == 200);
+    CHECK(ours.events.size() == c.events);
+    for (const std::string team : {"T0OTHER", ""}) {
+      INFO("team: '" << team << "'");
+      auto theirs = f.handle(f.signed_request(c.path, c.body(id + "2", team)));
+      CHECK(theirs.response.status == 403);
+      CHECK(json::parse(theirs.response.body)["error"] == "workspace not allowed");
+      CHECK(theirs.events.empty());
+      // Events API deliveries are retried on a non-2xx unless told not to.
+      CHECK(std::count(theirs.response.headers.begin(), theirs.response.headers.end(),
+                       std::pair<std::string, std::string>{"X-Slack-No-Retry", "1"}) == 1);
+    }
+  }
+  const std::string logs = f.log_out.str();
+  CHECK(logs.find("not from the workspace in [slack] team_id") != std::string::npos);
+  CHECK(logs.find("T0OTHER") != std::string::npos);
+  CHECK(logs.find(kSecret) == std::string::npos);
+  CHECK(f.metrics.render().find(
+            R"(vigie_slack_requests_refused_total{reason="team",transport="http"} 8)") !=
+        std::string::npos);
+}
+
+TEST_CASE(
+    "a refused delivery is not remembered: the same event_id from the workspace is still taken") {
+  Fixture f("T1");
+  CHECK(f.handle(f.signed_request("/slack/events", event_with_team("Ev70", "T0OTHER")))
+            .response.status == 403);
+  auto ours = f.handle(f.signed_request("/slack/events", event_with_team("Ev70", "T1")));
+  CHECK(ours.response.status == 200);
+  CHECK(ours.events.size() == 1);
+}
+
+TEST_CASE("with [slack] team_id, URL verification (which names no team) is still answered") {
+  Fixture f("T1");
+  auto out = f.handle(f.signed_request(
+      "/slack/events", R"({"token":"t","challenge":"c-123","type":"url_verification"})"));
+  CHECK(out.response.status == 200);
+  CHECK(json::parse(out.response.body)["challenge"] == "c-123");
+}
+
+TEST_CASE(
+    "without [slack] team_id, requests of any workspace are taken, and a signature failure is "
+    "counted") {
+  Fixture f;
+  CHECK(f.handle(f.signed_request("/slack/events", event_with_team("Ev71", "T0OTHER")))
+            .events.size() == 1);
+  CHECK(
+      f.handle(f.signed_request("/slack/commands", command_with_team("t-71", ""))).events.size() ==
+      1);
+  auto forged = f.request("/slack/events", "{}",
+                          FakeSlack::signed_headers("wrong", "{}", f.clock.system_now()));
+  CHECK(f.handle(forged).response.status == 401);
+  const std::string m = f.metrics.render();
+  CHECK(m.find(R"(vigie_slack_requests_refused_total{reason="signature",transport="http"} 1)") !=
+        std::string::npos);
+  CHECK(m.find(R"(reason="team")") == std::string::npos);
 }

@@ -4,7 +4,8 @@
 // were not stored is not acked, a redelivery is acked without being stored twice, a
 // refresh_requested disconnect opens the new connection before closing the old one and loses or
 // doubles no envelope, a dropped connection comes back with backoff on the FakeClock, garbage is
-// skipped, and neither the app token nor the connection URL is logged.
+// skipped, neither the app token nor the connection URL is logged, and with a team_id envelopes
+// of another workspace are acked but not stored.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -347,4 +348,68 @@ TEST_CASE(
   auto d = parse_socket_message(R"({"type":"disconnect","reason":"warning"})");
   CHECK(d.what == What::disconnect);
   CHECK(d.reason == "warning");
+}
+
+TEST_CASE(
+    "with a team_id, envelopes of another workspace or naming none are acked but not stored, the "
+    "workspace's are, and hello and disconnect (no team) still work") {
+  SocketWorld w([](chat::SocketModeOptions& o) { o.team_id = "T1"; });
+  w.connect();  // hello names no team
+  auto with_team = [](json payload, const char* key, const std::string& team) {
+    if (team.empty()) return payload;
+    if (std::string(key) == "team") {
+      payload["team"] = {{"id", team}};
+    } else {
+      payload["team_id"] = team;
+    }
+    return payload;
+  };
+  auto slash = [&](const std::string& trigger, const std::string& team) {
+    auto p = slash_payload("ack 42", trigger);
+    p.erase("team_id");
+    return with_team(p, "team_id", team);
+  };
+  std::vector<std::string> refused;
+  for (const std::string team : {"T0OTHER", ""}) {
+    refused.push_back(w.slack.send_envelope("slash_commands", slash("trig-x" + team, team), true));
+    refused.push_back(w.slack.send_envelope(
+        "interactive",
+        with_team(click_payload("1767225601.00" + std::to_string(refused.size())), "team", team)));
+    refused.push_back(w.slack.send_envelope(
+        "events_api", with_team(mention_payload("EvX" + team), "team_id", team)));
+  }
+  const std::string ours_cmd =
+      w.slack.send_envelope("slash_commands", slash("trig-ours", "T1"), true);
+  const std::string ours_click = w.slack.send_envelope(
+      "interactive", with_team(click_payload("1767225609.000100"), "team", "T1"));
+  const std::string ours_mention =
+      w.slack.send_envelope("events_api", with_team(mention_payload("EvOurs"), "team_id", "T1"));
+  REQUIRE(w.slack.wait_for_ack(ours_mention, 5s));
+  // Envelopes are handled in order on one connection: every refused one was acked before.
+  for (const auto& id : refused) {
+    auto ack = w.slack.wait_for_ack(id, 1s);
+    REQUIRE(ack);
+    CHECK_FALSE(ack->contains("payload"));  // no "On it…" receipt for a refused command
+  }
+  auto cmd_ack = w.slack.wait_for_ack(ours_cmd, 1s);
+  REQUIRE(cmd_ack);
+  CHECK(cmd_ack->contains("payload"));
+  REQUIRE(w.slack.wait_for_ack(ours_click, 1s));
+  const auto commands = w.stored("chat.command");
+  REQUIRE(commands.size() == 2);
+  for (const auto& c : commands) CHECK((c.id == "slack:cmd:trig-ours" || c.id == "slack:EvOurs"));
+  REQUIRE(w.stored("chat.action").size() == 1);
+  CHECK(w.sink_calls == 3);  // the refused ones never reached the sink
+  CHECK(w.metrics.render().find(
+            R"(vigie_slack_requests_refused_total{reason="team",transport="socket"} 6)") !=
+        std::string::npos);
+  CHECK(w.log_out.str().find("not from the workspace in [slack] team_id") != std::string::npos);
+
+  // A refresh (disconnect, no team) still opens the new connection, and it takes our envelopes.
+  w.slack.send_disconnect("refresh_requested");
+  REQUIRE(w.slack.wait_for_socket_connections(2, 5s));
+  const std::string after =
+      w.slack.send_envelope("slash_commands", slash("trig-after", "T1"), true);
+  REQUIRE(w.slack.wait_for_ack(after, 5s));
+  CHECK(w.stored("chat.command").size() == 3);
 }

@@ -2,7 +2,8 @@
 // /slack/interactive (buttons). Every request's signature is checked over the raw body before
 // anything is parsed (401 and a log line without the secret otherwise); URL verification is
 // answered; Events API deliveries are deduplicated by event_id (Slack retries with
-// x-slack-retry-num); bot messages and subtypes are ignored. What remains becomes SlackInbound,
+// x-slack-retry-num); bot messages and subtypes are ignored; with `[slack] team_id`, a request
+// from another workspace is refused (403, `team_refused`). What remains becomes SlackInbound,
 // and then bus events (`chat.command`, `chat.action`) that the HTTP layer stores before it answers.
 #pragma once
 
@@ -19,6 +20,7 @@
 #include "vigie/chat/inbound.h"
 #include "vigie/core/clock.h"
 #include "vigie/core/log.h"
+#include "vigie/core/metrics.h"
 #include "vigie/net/http.h"
 
 namespace vigie::chat {
@@ -50,9 +52,27 @@ struct SlackHttpOutcome {
   std::function<void()> on_stored = [] {};
 };
 
+// Which inbound requests are taken, whichever transport they came by ([slack] team_id). Empty
+// `team_id`: any workspace's (the signature, or the app token's connection, is the only check).
+struct SlackInboundGuard {
+  std::string team_id;
+  Metrics* metrics = nullptr;  // vigie_slack_requests_refused_total; none in some tests
+};
+
+// The workspace an inbound request comes from: `team_id` of an Events API envelope or a slash
+// command, `team.id` of an interaction payload; "" when it names none.
+std::string inbound_team(const SlackInbound& in);
+
+// True when `in` must not be acted on because it comes from another workspace than
+// guard.team_id (or names none while one is set); then it was logged and counted in
+// vigie_slack_requests_refused_total{reason="team",transport}. Both transports call it.
+bool team_refused(const SlackInbound& in, const SlackInboundGuard& guard, const Logger& log,
+                  const char* transport);
+
 class SlackHttpEndpoints {
  public:
-  SlackHttpEndpoints(std::string signing_secret, Clock& clock, Logger log);
+  SlackHttpEndpoints(std::string signing_secret, Clock& clock, Logger log,
+                     SlackInboundGuard guard = {});
   // nullopt when the path is not one of Slack's.
   std::optional<SlackHttpOutcome> handle(const net::HttpRequest& request);
 
@@ -60,6 +80,7 @@ class SlackHttpEndpoints {
   std::string secret_;
   Clock& clock_;
   Logger log_;
+  SlackInboundGuard guard_;
   std::shared_ptr<RecentIds> seen_ = std::make_shared<RecentIds>();  // outlives a pending request
 };
 

@@ -4,10 +4,12 @@
 // the same SlackInbound the HTTP endpoints produce and the same `chat.command` / `chat.action`
 // events (`inbound_events`), which the sink stores; only then is the envelope acknowledged with
 // its envelope_id (and a receipt for slash commands), so an envelope whose events could not be
-// stored is delivered again by Slack. A `disconnect` (warning, refresh_requested) opens the new
-// connection before the old one is closed; a dropped connection is opened again with exponential
-// backoff and jitter on the injected clock. Pings and the idle timeout are the WebSocket
-// client's (net/websocket.h). One thread of its own; neither the token nor the URL is logged.
+// stored is delivered again by Slack. With `team_id` set, an envelope from another workspace (or
+// naming none) is acknowledged, so Slack does not deliver it again, and not acted on. A
+// `disconnect` (warning, refresh_requested) opens the new connection before the old one is closed;
+// a dropped connection is opened again with exponential backoff and jitter on the injected clock.
+// Pings and the idle timeout are the WebSocket client's (net/websocket.h). One thread of its own;
+// neither the token nor the URL is logged.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +33,7 @@ namespace vigie::chat {
 struct SocketModeOptions {
   net::Url base_url;  // the Web API base ([slack] base_url); apps.connections.open is called there
   std::string app_token;            // app-level token (xapp-…) with the connections:write scope
+  std::string team_id;              // [slack] team_id: envelopes of other workspaces are refused
   net::WebSocketOptions websocket;  // connect and idle timeouts (a ping at half the idle time), TLS
   Duration hello_timeout{10'000};   // real time, after the handshake, for Slack's `hello`
   // Reconnection after a drop or a failed attempt: initial * 2^(failures-1), at most max, each

@@ -36,6 +36,7 @@ struct SlackConfig {
   std::string mode = "http";
   std::string base_url;
   std::string default_channel;
+  std::string team_id;  // the one workspace inbound requests are taken from; empty: any
   std::optional<SecretRef> token, signing_secret, app_token;
 };
 
