@@ -22,26 +22,27 @@ bool is_zero_time(TimePoint t) { return to_unix_ms(t) < -62'000'000'000'000; }
 
 tl::expected<bus::Event, ParseError> to_event(const json& alert, std::size_t index,
                                               std::string_view default_status, TimePoint now) {
-  const std::string where = "alert " + std::to_string(index);
-  if (!alert.is_object()) return fail("invalid alert", where + " is not an object");
+  // Built only for an error message: this runs for every alert of every request.
+  const auto where = [index] { return "alert " + std::to_string(index); };
+  if (!alert.is_object()) return fail("invalid alert", where() + " is not an object");
   auto labels_it = alert.find("labels");
   if (labels_it == alert.end() || !labels_it->is_object() || labels_it->empty()) {
-    return fail("invalid alert", where + " has no labels (a non-empty object of strings)");
+    return fail("invalid alert", where() + " has no labels (a non-empty object of strings)");
   }
   std::vector<std::pair<std::string, std::string>> labels;
   for (auto it = labels_it->begin(); it != labels_it->end(); ++it) {
     if (!it.value().is_string()) {
-      return fail("invalid alert", where + " label '" + it.key() + "' is not a string");
+      return fail("invalid alert", where() + " label '" + it.key() + "' is not a string");
     }
     labels.emplace_back(it.key(), it.value().get<std::string>());
   }
   auto time_field = [&](const char* name) -> tl::expected<std::optional<TimePoint>, ParseError> {
     auto it = alert.find(name);
     if (it == alert.end() || it->is_null()) return std::optional<TimePoint>{};
-    if (!it->is_string()) return fail("invalid alert", where + " " + name + " is not a string");
+    if (!it->is_string()) return fail("invalid alert", where() + " " + name + " is not a string");
     if (it->get_ref<const std::string&>().empty()) return std::optional<TimePoint>{};
-    auto t = parse_rfc3339(it->get<std::string>());
-    if (!t) return fail("invalid alert", where + " " + name + " is not an RFC 3339 time");
+    auto t = parse_rfc3339(it->get_ref<const std::string&>());
+    if (!t) return fail("invalid alert", where() + " " + name + " is not an RFC 3339 time");
     if (is_zero_time(*t)) return std::optional<TimePoint>{};
     return std::optional<TimePoint>{*t};
   };
@@ -54,7 +55,7 @@ tl::expected<bus::Event, ParseError> to_event(const json& alert, std::size_t ind
   if (auto s = alert.find("status"); s != alert.end() && s->is_string()) status = s->get<std::string>();
   if (*ends && **ends <= now) status = "resolved";
   if (status != "firing" && status != "resolved") {
-    return fail("invalid alert", where + " status must be firing or resolved, not '" + status + "'");
+    return fail("invalid alert", where() + " status must be firing or resolved, not '" + status + "'");
   }
 
   std::string fingerprint;
@@ -72,16 +73,17 @@ tl::expected<bus::Event, ParseError> to_event(const json& alert, std::size_t ind
   e.received_at = now;
   // startsAt is part of the id only when the sender gave one; otherwise re-sends of an alert
   // without times would each look new.
-  e.id = "am:" + fingerprint + ":" + (*starts ? format_rfc3339(start) : std::string("-")) + ":" + status;
-  for (const auto& [k, v] : labels) e.attrs[k] = v;
-  e.attrs["annotations"] = json::object();
+  std::string starts_text = format_rfc3339(start);
+  e.id = "am:" + fingerprint + ":" + (*starts ? starts_text : std::string("-")) + ":" + status;
+  for (auto& [k, v] : labels) e.attrs[std::move(k)] = std::move(v);
+  json& annotations = e.attrs["annotations"] = json::object();
   if (auto a = alert.find("annotations"); a != alert.end() && a->is_object()) {
     for (auto it = a->begin(); it != a->end(); ++it) {
-      if (it.value().is_string()) e.attrs["annotations"][it.key()] = it.value();
+      if (it.value().is_string()) annotations[it.key()] = it.value();
     }
   }
   e.attrs["status"] = status;
-  e.attrs["startsAt"] = format_rfc3339(start);
+  e.attrs["startsAt"] = std::move(starts_text);
   e.attrs["endsAt"] = *ends ? format_rfc3339(**ends) : "";
   e.attrs["fingerprint"] = fingerprint;
   if (auto g = alert.find("generatorURL"); g != alert.end() && g->is_string()) e.attrs["generatorURL"] = *g;
