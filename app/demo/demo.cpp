@@ -55,6 +55,7 @@ constexpr const char* kHerokuToken = "heroku-demo-token";
 constexpr const char* kDoToken = "do-demo-token";
 constexpr const char* kRackspaceKey = "rax-demo-key";
 constexpr const char* kChannel = "#ops";
+constexpr const char* kTeam = "T0DEMO";  // [slack] team_id: the demo's requests name this workspace
 constexpr const char* kAlice = "U0ALICE";  // on call
 constexpr const char* kBob = "U0BOB";      // on call, approves
 constexpr const char* kYou = "U0YOU";      // the person at the web view (on call)
@@ -90,7 +91,8 @@ std::string demo_config(const Simulators& s, const std::string& examples, int po
     << "[bus]\nmode = \"inproc\"\nworker_timeout = \"30m\"\n\n"
     << "[slack]\nmode = \"http\"\nbase_url = \"" << s.slack.base_url()
     << "\"\ntoken_file = \"secrets/slack-bot\"\n"
-    << "signing_secret_file = \"secrets/slack-signing\"\ndefault_channel = \"" << kChannel
+    << "signing_secret_file = \"secrets/slack-signing\"\nteam_id = \"" << kTeam
+    << "\"\ndefault_channel = \"" << kChannel
     << "\"\n\n"
     << "[access.roles]\noncall = [\"" << kAlice << "\", \"" << kBob << "\", \"" << kYou
     << "\"]\nadmins = [\"" << kBob << "\"]\n\n"
@@ -140,6 +142,7 @@ class SlackSender {
     const std::string n = std::to_string(++sequence_);
     json payload{
         {"type", "block_actions"},
+        {"team", {{"id", kTeam}}},
         {"user", {{"id", user}}},
         {"channel", {{"id", channel}}},
         {"container", {{"type", "message"}, {"message_ts", message_ts}, {"channel_id", channel}}},
@@ -155,6 +158,7 @@ class SlackSender {
     const std::string n = std::to_string(++sequence_);
     const std::string ts = std::to_string(to_unix_ms(clock_.system_now()) / 1000) + "." + n;
     json body{{"type", "event_callback"},
+              {"team_id", kTeam},
               {"event_id", "EvDemo" + n},
               {"event",
                {{"type", "app_mention"},
