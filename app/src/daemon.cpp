@@ -218,6 +218,7 @@ struct EngineLoop {
       if (items[2].revents & ZMQ_POLLIN) tasks.run_all();
 
       auto batches = ingest.drain(1000);
+      bool wrote = !batches.empty() || !unrecorded.empty();
       if (!batches.empty()) {
         std::vector<bus::Event> all;
         std::vector<std::string> attrs_json;  // as the producers encoded them, when all did
@@ -275,6 +276,7 @@ struct EngineLoop {
         results.swap(unrecorded);
       }
       for (auto& r : dispatcher.poll()) results.push_back(std::move(r));
+      wrote = wrote || !results.empty();
       for (auto& r : results) {
         if (!unrecorded.empty()) {
           unrecorded.push_back(std::move(r));
@@ -313,6 +315,7 @@ struct EngineLoop {
       }
       // Engine::stats() walks every open group: at most four times a second, however fast the
       // loop turns (with 100 000 open groups, every 10th turn of a busy loop was most of its CPU).
+      if (!wrote) store->idle();  // the WAL's tail is checkpointed in the background
       if (++iterations % 10 == 0 && std::chrono::steady_clock::now() >= next_stats) {
         next_stats = std::chrono::steady_clock::now() + std::chrono::milliseconds(250);
         const auto st = engine.stats();

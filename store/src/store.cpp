@@ -294,6 +294,8 @@ struct Store::Impl {
   std::int64_t commits = 0;
   std::unique_ptr<Checkpointer> checkpointer;  // declared after db: stopped before db closes
   std::atomic<std::int64_t> writer_checkpoints{0};
+  int wal_pages_seen = 0;  // the WAL's size at the last commit (the hook runs on the writer's thread)
+  int woken_at_pages = 0;  // its size when the background thread was last woken
 
   // SQLite's WAL hook, called after each commit with the WAL's size in pages. It replaces SQLite's
   // auto-checkpoint (which would checkpoint here, in the committing thread, at 1 000 pages).
@@ -305,9 +307,16 @@ struct Store::Impl {
       if (impl->checkpointer->checkpoint(db, schema) == SQLITE_OK) {
         impl->writer_checkpoints.fetch_add(1, std::memory_order_relaxed);
       }
-    } else if (pages >= kBackgroundCheckpointPages) {
-      impl->checkpointer->wake();
+    } else {
+      // Once per kBackgroundCheckpointPages new frames, not after every commit past the mark: each
+      // run costs two fsyncs, and a page rewritten by many commits is copied once per run.
+      if (pages < impl->wal_pages_seen) impl->woken_at_pages = 0;  // the WAL started over
+      if (pages - impl->woken_at_pages >= kBackgroundCheckpointPages) {
+        impl->woken_at_pages = pages;
+        impl->checkpointer->wake();
+      }
     }
+    impl->wal_pages_seen = pages;
     return SQLITE_OK;
   }
 
@@ -357,6 +366,13 @@ Result<bool> create_at_version(const std::string& path, int version) {
 }
 
 std::int64_t Store::commits() const { return impl_->commits; }
+
+void Store::idle() {
+  auto& impl = *impl_;
+  if (!impl.checkpointer || impl.wal_pages_seen <= impl.woken_at_pages) return;
+  impl.woken_at_pages = impl.wal_pages_seen;
+  impl.checkpointer->wake();
+}
 
 CheckpointStats Store::checkpoints() const {
   CheckpointStats st;

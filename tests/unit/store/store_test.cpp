@@ -595,8 +595,10 @@ TEST_CASE("background checkpoints: the WAL is copied back off the committing thr
       commit_big_batch(*s, seq);
       largest_wal = std::max(largest_wal, wal_pages(path));
     }
-    // A checkpoint that starts after the last commit copies every frame, so the next commit
-    // starts the WAL over. Waiting for a thread, not a time window (bounded at 20 s).
+    // What the daemon's loop does when it finds no work: a checkpoint that starts after the last
+    // commit copies every frame, so the next commit starts the WAL over. Waiting for a thread,
+    // not a time window (bounded at 20 s).
+    s->idle();
     const auto deadline = std::chrono::steady_clock::now() + 20s;
     while (s->checkpoints().served < s->checkpoints().requested &&
            std::chrono::steady_clock::now() < deadline) {

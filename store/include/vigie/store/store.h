@@ -45,8 +45,8 @@ struct OpenOptions {
   bool background_checkpoints = false;
 };
 
-// WAL size (pages) at which the background thread is woken, and past which the committing
-// connection checkpoints itself.
+// The background thread is woken once per kBackgroundCheckpointPages new WAL frames (and by
+// Store::idle); past kWriterCheckpointPages the committing connection checkpoints itself.
 inline constexpr int kBackgroundCheckpointPages = 1000;
 inline constexpr int kWriterCheckpointPages = 4000;
 
@@ -164,6 +164,10 @@ class Store {
   // statement outside one counts once): for metrics, and for tests of group commit.
   std::int64_t commits() const;
   CheckpointStats checkpoints() const;
+  // The caller has nothing to write for now: with background checkpoints, the WAL's frames since the
+  // last checkpoint are copied back too, so the next commit can start the WAL over. Cheap; call it
+  // whenever the writer's loop finds no work.
+  void idle();
 
   // One transaction around `fn`: committed when fn returns true, rolled back when it returns
   // false, when any Store call made inside it failed (even if fn ignored that error), or when it
