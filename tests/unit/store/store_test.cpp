@@ -579,22 +579,33 @@ void commit_big_batch(Store& s, int& seq) {
   REQUIRE(s.insert_events(batch));
 }
 
+// A store file opened as the daemon opens it, and the WAL's largest size seen by its commits.
+struct BackgroundCheckpointStore {
+  explicit BackgroundCheckpointStore(const char* name) : path(dir.file(name)), s(open_store(path, options())) {}
+  static OpenOptions options() {
+    OpenOptions o;
+    o.background_checkpoints = true;
+    return o;
+  }
+  void commit() {
+    commit_big_batch(*s, seq);
+    largest_wal = std::max(largest_wal, wal_pages(path));
+  }
+  TempDir dir;
+  std::string path;
+  std::unique_ptr<Store> s;
+  int seq = 0;
+  std::int64_t largest_wal = 0;
+};
+
 }  // namespace
 
 TEST_CASE("background checkpoints: the WAL is copied back off the committing thread and restarts") {
-  TempDir dir;
-  const std::string path = dir.file("checkpoints.db");
-  OpenOptions options;
-  options.background_checkpoints = true;
-  auto s = open_store(path, options);
-  int seq = 0;
-  std::int64_t largest_wal = 0;
+  BackgroundCheckpointStore b("checkpoints.db");
+  auto& s = b.s;
   for (int round = 0; round < 4; ++round) {
-    for (int commit = 0; commit < 12;
-         ++commit) {  // ~1 400 pages: past the 1 000 that wake the thread
-      commit_big_batch(*s, seq);
-      largest_wal = std::max(largest_wal, wal_pages(path));
-    }
+    // ~1 400 pages: past the 1 000 that wake the thread
+    for (int commit = 0; commit < 12; ++commit) b.commit();
     // What the daemon's loop does when it finds no work: a checkpoint that starts after the last
     // commit copies every frame, so the next commit starts the WAL over. Waiting for a thread,
     // not a time window (bounded at 20 s).
@@ -609,28 +620,21 @@ TEST_CASE("background checkpoints: the WAL is copied back off the committing thr
   }
   CHECK(s->checkpoints().writer == 0);  // never needed: the WAL stayed under kWriterCheckpointPages
   // Without checkpoints the WAL would hold every frame written (4 x 1 400 pages).
-  CHECK(largest_wal < 2000);
+  CHECK(b.largest_wal < 2000);
   CHECK(*s->event_count() == 4'800);
-  CHECK(Raw(path).scalar("SELECT count(*) FROM events") == "4800");
+  CHECK(Raw(b.path).scalar("SELECT count(*) FROM events") == "4800");
 }
 
 TEST_CASE("background checkpoints: under commits without pause the writer bounds the WAL itself") {
-  TempDir dir;
-  const std::string path = dir.file("busy.db");
-  OpenOptions options;
-  options.background_checkpoints = true;
-  auto s = open_store(path, options);
-  int seq = 0;
-  std::int64_t largest_wal = 0;
+  BackgroundCheckpointStore b("busy.db");
   // A PASSIVE checkpoint running beside back-to-back commits never catches the last frame, so the
   // WAL cannot start over by itself: past kWriterCheckpointPages the writer copies the rest.
   for (int commit = 0; commit < 100; ++commit) {  // ~12 000 pages
-    commit_big_batch(*s, seq);
-    largest_wal = std::max(largest_wal, wal_pages(path));
+    b.commit();
   }
-  CHECK(largest_wal < kWriterCheckpointPages + 300);
-  CHECK(s->checkpoints().writer >= 1);
-  CHECK(*s->event_count() == 10'000);
+  CHECK(b.largest_wal < kWriterCheckpointPages + 300);
+  CHECK(b.s->checkpoints().writer >= 1);
+  CHECK(*b.s->event_count() == 10'000);
 }
 
 TEST_CASE("without background checkpoints no checkpoint thread runs") {
