@@ -56,16 +56,9 @@ struct CrashWorkspace {
   explicit CrashWorkspace(const std::string& slack_url) {
     dir =
         std::filesystem::temp_directory_path() / ("vigie-crash-loop-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir / "rules");
-    std::ofstream(dir / "bot-token") << kBotToken << "\n";
-    std::ofstream(dir / "signing-secret") << kSigningSecret << "\n";
-    std::ofstream(dir / "vigie.toml")
-        << "rules = [\"rules/*.toml\"]\n[server]\nlisten = \"127.0.0.1:0\"\n"
-           "[store]\npath = \"v.db\"\n[slack]\nbase_url = \""
-        << slack_url
-        << "\"\ntoken_file = \"bot-token\"\nsigning_secret_file = \"signing-secret\"\n"
-           "default_channel = \"C0OPS\"\n[access.roles]\noncall = [\"U0ALICE\"]\n";
+    // The setup (which empties dir) runs before the config file is opened.
+    const std::string head = slack_daemon_setup(dir, slack_url, kBotToken, kSigningSecret);
+    std::ofstream(dir / "vigie.toml") << head << "[access.roles]\noncall = [\"U0ALICE\"]\n";
     // The action writes a line when it starts and when it ends, and blocks until its release
     // file exists: a kill lands while it runs.
     const std::string d = dir.string();

@@ -144,4 +144,17 @@ std::uint16_t start_daemon(std::unique_ptr<Child>& child, const std::string& bin
   return static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
 }
 
+std::string slack_daemon_setup(const std::filesystem::path& dir, const std::string& slack_url,
+                               const std::string& bot_token, const std::string& signing_secret) {
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "rules");
+  std::ofstream(dir / "bot-token") << bot_token << "\n";
+  std::ofstream(dir / "signing-secret") << signing_secret << "\n";
+  return "rules = [\"rules/*.toml\"]\n[server]\nlisten = \"127.0.0.1:0\"\n[store]\npath = \"v.db\"\n"
+         "[slack]\nbase_url = \"" +
+         slack_url +
+         "\"\ntoken_file = \"bot-token\"\nsigning_secret_file = \"signing-secret\"\n"
+         "default_channel = \"C0OPS\"\n";
+}
+
 }  // namespace vigie::testing

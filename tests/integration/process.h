@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -52,5 +53,11 @@ std::string wait_for_line(const std::string& file, const std::string& needle, in
 std::uint16_t start_daemon(std::unique_ptr<Child>& child, const std::string& binary,
                            const std::string& config, const std::string& out_file,
                            const std::string& err_file);
+
+// Creates `dir` afresh with rules/ and the bot token and signing secret files a test daemon's
+// [slack] reads; returns the head of its vigie.toml (rules from rules/, an ephemeral port, the
+// store in v.db, [slack] on `slack_url` with default channel C0OPS) for the caller to extend.
+std::string slack_daemon_setup(const std::filesystem::path& dir, const std::string& slack_url,
+                               const std::string& bot_token, const std::string& signing_secret);
 
 }  // namespace vigie::testing

@@ -54,19 +54,11 @@ TEST_CASE(
 
   const auto dir =
       std::filesystem::temp_directory_path() / ("vigie-sentry-e2e-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir / "rules");
-  std::ofstream(dir / "bot-token") << kBotToken << "\n";
-  std::ofstream(dir / "signing-secret") << "sentry-e2e-signing-secret\n";
+  const std::string head = slack_daemon_setup(dir, slack.base_url(), kBotToken, "sentry-e2e-signing-secret");
   std::ofstream(dir / "sentry-token") << kSentryToken << "\n";
   std::ofstream(dir / "vigie.toml")
-      << "rules = [\"rules/*.toml\"]\n[server]\nlisten = \"127.0.0.1:0\"\n"
-         "[store]\npath = \"v.db\"\n"
-         "[slack]\nbase_url = \""
-      << slack.base_url()
-      << "\"\ntoken_file = \"bot-token\"\nsigning_secret_file = \"signing-secret\"\n"
-         "default_channel = \"C0OPS\"\n"
-         "[collectors.sentry]\ntype = \"sentry\"\nbase_url = \""
+      << head
+      << "[collectors.sentry]\ntype = \"sentry\"\nbase_url = \""
       << sentry.base_url()
       << "\"\norganization = \"acme\"\nprojects = [\"shop-api\"]\n"
          "token_file = \"sentry-token\"\ninterval = \"1s\"\n";

@@ -57,17 +57,9 @@ TEST_CASE(
     "another workspace's is refused") {
   FakeSlack slack(kBotToken);
   const auto dir = std::filesystem::temp_directory_path() / ("vigie-slack-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir / "rules");
-  std::ofstream(dir / "bot-token") << kBotToken << "\n";
-  std::ofstream(dir / "signing-secret") << kSigningSecret << "\n";
-  std::ofstream(dir / "vigie.toml")
-      << "rules = [\"rules/*.toml\"]\n[server]\nlisten = \"127.0.0.1:0\"\n"
-         "[store]\npath = \"v.db\"\n"
-         "[slack]\nbase_url = \""
-      << slack.base_url()
-      << "\"\ntoken_file = \"bot-token\"\nsigning_secret_file = \"signing-secret\"\n"
-         "default_channel = \"C0OPS\"\nteam_id = \"T0VIGIE\"\n";
+  // The setup (which empties dir) runs before the config file is opened.
+  const std::string head = slack_daemon_setup(dir, slack.base_url(), kBotToken, kSigningSecret);
+  std::ofstream(dir / "vigie.toml") << head << "team_id = \"T0VIGIE\"\n";
   std::ofstream(dir / "rules" / "r.toml")
       << "[[rule]]\nname = \"disk\"\nwhen = 'kind == \"alertmanager.alert\" and alertname == \"DiskFull\"'\n"
          "group_by = [\"instance\"]\nsummary = \"disk full on {{labels.instance}}\"\n";
