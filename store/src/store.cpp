@@ -202,9 +202,10 @@ std::string not_writable_hint(const std::string& path) {
 
 }  // namespace
 
-// Copies the WAL back into the database file on a connection and thread of its own, when the
-// writer's commit hook says the WAL has grown past kBackgroundCheckpointPages. PASSIVE: it never
-// waits for, nor blocks, the writer; frames committed while it runs are left for the next run.
+// Copies the WAL back into the database file on a connection and thread of its own, when woken:
+// by the writer's commit hook once per kBackgroundCheckpointPages new frames, and by Store::idle
+// for the frames since. PASSIVE: it never waits for, nor blocks, the writer; frames committed
+// while it runs are left for the next run.
 class Checkpointer {
  public:
   ~Checkpointer() { stop(); }
