@@ -510,6 +510,7 @@ struct SlackDelivery::Impl {
         if (item.kind != Kind::reply) o["alert_id"] = item.notice.alert_id;
         if (item.kind == Kind::post && item.replaces_ts != "escalation") {
           known[item.notice.alert_id] = {ch, ts, false};
+          edit_instead_of_posting(c, item.notice.alert_id, ch, ts);
           if (!item.replaces_ts.empty()) {
             enqueue_reply(ch, item.replaces_ts, "This alert's message can no longer be edited: it continues in a new message.",
                           false, std::nullopt);
@@ -530,6 +531,18 @@ struct SlackDelivery::Impl {
           item.kind = Kind::post;
           item.replaces_ts = item.ts;
           item.ts.clear();
+          // Edits of the same message that arrived meanwhile go with the new one, not as posts of
+          // their own.
+          for (auto it = c.queue.begin(); it != c.queue.end();) {
+            if (it->kind == Kind::update && it->ts == item.replaces_ts &&
+                it->notice.alert_id == item.notice.alert_id) {
+              item.notice = it->notice;  // queued later: the newer state
+              item.waiters.insert(item.waiters.end(), it->waiters.begin(), it->waiters.end());
+              it = c.queue.erase(it);
+            } else {
+              ++it;
+            }
+          }
           requeue_front(c, std::move(item));
           return;
         }
@@ -563,6 +576,36 @@ struct SlackDelivery::Impl {
           fail_all(item);
         }
         return;
+      }
+    }
+  }
+
+  // A notice that arrived while its alert's post was in flight was queued as a post, since no ts
+  // was known yet: it edits the message just posted instead of posting the alert twice.
+  void edit_instead_of_posting(Channel& c, std::int64_t alert_id, const std::string& ch,
+                               const std::string& ts) {
+    for (auto it = c.queue.begin(); it != c.queue.end();) {
+      if (it->kind != Kind::post || it->digest || !it->replaces_ts.empty() ||
+          it->notice.alert_id != alert_id) {
+        ++it;
+        continue;
+      }
+      it->kind = Kind::update;
+      it->ts = ts;
+      if (it->channel == ch) {
+        ++it;
+        continue;
+      }
+      // Slack answered with the channel's id: the edit joins that channel's queue, where later
+      // edits go.
+      Item moved = std::move(*it);
+      it = c.queue.erase(it);
+      moved.channel = ch;
+      if (Item* pending = pending_message(ch, alert_id)) {
+        pending->waiters.insert(pending->waiters.end(), moved.waiters.begin(),
+                                moved.waiters.end());  // its notice is newer
+      } else {
+        channel(ch).queue.push_back(std::move(moved));
       }
     }
   }

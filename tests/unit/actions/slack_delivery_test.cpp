@@ -5,8 +5,10 @@
 #include <catch2/catch.hpp>
 
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <sstream>
+#include <utility>
 
 #include "vigie/actions/slack_delivery.h"
 
@@ -31,6 +33,8 @@ class ScriptedSlack : public net::HttpClient {
     std::optional<std::string> retry_after;
   };
   tl::expected<net::ClientResponse, net::ClientError> send(const net::ClientRequest& r) override {
+    if (while_in_flight)
+      std::exchange(while_in_flight, nullptr)();  // something arrives during this call
     std::lock_guard lock(mutex_);
     const std::string method = r.url.target.substr(r.url.target.rfind('/') + 1);
     calls.push_back({method, json::parse(r.body), r.headers});
@@ -61,6 +65,7 @@ class ScriptedSlack : public net::HttpClient {
   }
   std::vector<Call> calls;
   std::map<std::string, std::deque<Scripted>> script;
+  std::function<void()> while_in_flight;
 
  private:
   mutable std::mutex mutex_;
@@ -128,6 +133,25 @@ TEST_CASE("later notices edit the same message, and edits waiting together go as
   CHECK(f.results.size() == 11);
   for (const auto& [id, r] : f.results) CHECK(r.outcome == bus::JobOutcome::ok);
   CHECK(f.delivery->stats().coalesced >= 9);
+}
+
+TEST_CASE(
+    "a notice that arrives while the alert's post is in flight edits that message instead of "
+    "posting twice") {
+  Fixture f;
+  // The engine sent the update before the post's ts came back, so it names no message.
+  f.slack.while_in_flight = [&] { f.submit("notify:1:2", notice(1, "update", "acked")); };
+  f.submit("notify:1:1", notice(1));
+  f.delivery->pump();
+  f.clock.advance(10s);
+  f.delivery->pump();
+  REQUIRE(f.slack.calls.size() == 2);
+  CHECK(f.slack.calls[0].method == "chat.postMessage");
+  CHECK(f.slack.calls[1].method == "chat.update");
+  CHECK(f.slack.calls[1].body["ts"] == "1700000000.100001");
+  REQUIRE(f.results.count("notify:1:2"));
+  CHECK(f.results["notify:1:2"].outcome == bus::JobOutcome::ok);
+  CHECK(f.results["notify:1:2"].output["ts"] == "1700000000.100001");
 }
 
 TEST_CASE("HTTP 429 with Retry-After: 2 delays the channel by 2 s of the injected clock, nothing lost") {
@@ -212,6 +236,36 @@ TEST_CASE("cant_update_message: a new message, linked from the old thread, becom
   bool linked = false;
   for (const auto& c : f.slack.calls) linked = linked || (c.body.value("thread_ts", "") == "1690000000.000001");
   CHECK(linked);
+}
+
+TEST_CASE(
+    "cant_update_message with another edit waiting: one new message carries the newest state") {
+  Fixture f;
+  f.slack.script["chat.update"].push_back(
+      {200, {{"ok", false}, {"error", "cant_update_message"}}, {}});
+  f.slack.script["chat.update"].push_back(
+      {200, {{"ok", false}, {"error", "cant_update_message"}}, {}});
+  f.slack.while_in_flight = [&] {
+    f.submit("notify:1:3",
+             notice(1, "resolved", "resolved", std::pair{"C0OPS", "1690000000.000001"}));
+  };
+  f.submit("notify:1:2",
+           notice(1, "update", "acknowledged", std::pair{"C0OPS", "1690000000.000001"}));
+  for (int i = 0; i < 5; ++i) {
+    f.delivery->pump();
+    f.clock.advance(5s);
+  }
+  std::vector<json> new_messages;
+  for (const auto& c : f.slack.calls) {
+    if (c.method == "chat.postMessage" && !c.body.contains("thread_ts"))
+      new_messages.push_back(c.body);
+  }
+  REQUIRE(new_messages.size() == 1);
+  CHECK(new_messages[0].dump().find("esolved") != std::string::npos);
+  REQUIRE(f.results.size() == 2);
+  CHECK(f.results["notify:1:2"].outcome == bus::JobOutcome::ok);
+  CHECK(f.results["notify:1:3"].outcome == bus::JobOutcome::ok);
+  CHECK(f.results["notify:1:2"].output["ts"] == f.results["notify:1:3"].output["ts"]);
 }
 
 TEST_CASE("200 new alerts at once in one channel cost far fewer than 200 calls") {
