@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -135,6 +136,7 @@ class ExecAction final : public Action {
       ::close(out[1]);
       return o;
     }
+    const pid_t worker = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0) {
       o.spawn_errno = errno;
@@ -142,7 +144,7 @@ class ExecAction final : public Action {
       for (int fd : {out[0], out[1], status[0], status[1]}) ::close(fd);
       return o;
     }
-    if (pid == 0) child(argv.data(), envp.data(), out[1], status[1], max_fd);
+    if (pid == 0) child(argv.data(), envp.data(), out[1], status[1], max_fd, worker);
     ::setpgid(pid, pid);  // also done by the child; whichever runs first wins the race
     ::close(out[1]);
     ::close(status[1]);
@@ -231,13 +233,18 @@ class ExecAction final : public Action {
     return o;
   }
 
-  [[noreturn]] void child(char** argv, char** envp, int out_w, int status_w, long max_fd) const {
+  [[noreturn]] void child(char** argv, char** envp, int out_w, int status_w, long max_fd, pid_t worker) const {
     auto fail = [&](int step) {
       const int report[2] = {step, errno};
       [[maybe_unused]] auto n = ::write(status_w, report, sizeof report);
       ::_exit(127);
     };
     ::setpgid(0, 0);
+    // A program does not outlive a killed worker: after a restart the job may run again (the
+    // documented window), and two runs of one remediation must not overlap. The signal comes
+    // when the forking thread ends, and that thread waits for the program. If the worker died
+    // before this line, the program is already an orphan: it must not start.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != worker) ::_exit(127);
     sigset_t none;
     ::sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);

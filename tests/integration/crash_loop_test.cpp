@@ -64,8 +64,8 @@ struct CrashWorkspace {
     const std::string d = dir.string();
     std::ofstream rules(dir / "rules" / "r.toml");
     rules << "[[action]]\nname = \"block\"\ntype = \"exec\"\nargv = [\"/bin/sh\", \"-c\", \"echo "
-             "start {{k}} >> "
-          << d << "/runs.log; while [ ! -e " << d
+             "$$ > "
+          << d << "/pid-{{k}}; echo start {{k}} >> " << d << "/runs.log; while [ ! -e " << d
           << "/release-{{k}} ]; do /bin/sleep 0.02; done; echo end {{k}} >> " << d
           << "/runs.log\"]\nparams = { k = \"word\" }\nallow = [\"oncall\"]\ntimeout = \"2m\"\n";
     for (const char* ch : kChannels) {
@@ -110,6 +110,22 @@ std::set<std::string> labels_in(const FakeSlack::Message& m) {
       out.insert(text.substr(at, end - at + 1));
   }
   return out;
+}
+
+// Whether process `pid` is gone (or a zombie nobody reaps yet) within `limit`.
+bool process_ends(pid_t pid, std::chrono::milliseconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) return true;
+    const auto paren = line.rfind(')');
+    if (paren != std::string::npos && paren + 2 < line.size() &&
+        (line[paren + 2] == 'Z' || line[paren + 2] == 'X'))
+      return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(10ms);
+  }
 }
 
 // Top-level messages per hot label.
@@ -245,6 +261,14 @@ TEST_CASE(
     }
     vigie->signal(SIGKILL);
     vigie->wait(5000);
+    if (kind == 2) {
+      // The action's program dies with the daemon instead of waiting on for its release file.
+      const std::string k = "a" + std::to_string(round);
+      pid_t program = 0;
+      std::ifstream(ws.file("pid-" + k)) >> program;
+      INFO("round " << round << ": the action's program, pid " << program);
+      CHECK((program > 0 && process_ends(program, 5s)));
+    }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     load.stop();
@@ -258,7 +282,7 @@ TEST_CASE(
     next_n = load.next_n();
     note_windows();
     if (kind == 2)
-      std::ofstream(ws.file("release-a" + std::to_string(round)));  // the orphan and the re-run end
+      std::ofstream(ws.file("release-a" + std::to_string(round)));  // the re-run ends
   }
 
   // Restart once more and drain: every committed job finishes.
