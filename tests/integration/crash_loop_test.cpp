@@ -75,7 +75,7 @@ struct CrashWorkspace {
     }
   }
   ~CrashWorkspace() {
-    // Orphaned action processes of killed daemons wait for their release file: let them go.
+    // Should an action process outlive its killed daemon, it waits for its release file: let it go.
     for (int k = 0; k < 1000; ++k) std::ofstream(dir / ("release-a" + std::to_string(k)));
     std::this_thread::sleep_for(100ms);
     std::filesystem::remove_all(dir);
