@@ -33,6 +33,19 @@ TEST_CASE("postable alerts become alertmanager.alert events with labels as attrs
   CHECK(e.time == *parse_rfc3339("2026-11-22T09:58:00Z"));
 }
 
+TEST_CASE("an alert with Go's nanosecond times, as Prometheus sends them, is taken") {
+  auto r = parse_alertmanager_alerts(R"([{
+    "labels": {"alertname": "DiskFull"},
+    "startsAt": "2026-11-22T09:58:00.123456789Z",
+    "endsAt": "2026-11-22T10:03:00.123456789Z"
+  }])",
+                                     kNow);
+  REQUIRE(r);
+  CHECK((*r)[0].attrs["startsAt"] == "2026-11-22T09:58:00.123Z");
+  CHECK((*r)[0].attrs["endsAt"] == "2026-11-22T10:03:00.123Z");
+  CHECK((*r)[0].attrs["status"] == "firing");
+}
+
 TEST_CASE("the same alert re-sent has the same id, resolving it gives a new one") {
   const std::string firing = R"([{"labels":{"alertname":"A"},"startsAt":"2026-11-22T09:00:00Z"}])";
   auto a = parse_alertmanager_alerts(firing, kNow);

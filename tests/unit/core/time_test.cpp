@@ -52,14 +52,32 @@ TEST_CASE("RFC 3339 times with Z, offsets and fractions") {
   CHECK(parse_rfc3339("0001-01-01T00:00:00Z").has_value());
 }
 
+TEST_CASE(
+    "Go's nanosecond times (Prometheus, Alertmanager) are read to the millisecond, cut not "
+    "rounded") {
+  auto nano = parse_rfc3339("2026-11-22T10:00:00.123456789Z");
+  REQUIRE(nano);
+  CHECK(to_unix_ms(*nano) == 1'795'341'600'123);
+  CHECK(parse_rfc3339("2026-11-22T10:00:00.9999999+01:00") ==
+        from_unix_ms(1'795'341'600'999 - 3'600'000));
+  CHECK(to_unix_ms(*parse_rfc3339("2026-11-22T10:00:00.5Z")) == 1'795'341'600'500);
+  CHECK(to_unix_ms(*parse_rfc3339("2026-11-22T10:00:00.05Z")) == 1'795'341'600'050);
+  CHECK(to_unix_ms(*parse_rfc3339("1969-12-31T23:59:59.9999Z")) == -1);
+  CHECK(to_unix_ms(*parse_rfc3339("2024-02-29T23:59:59.999-23:59")) == 1'709'337'539'999);
+}
+
 TEST_CASE("malformed times are rejected") {
-  for (const char* bad : {"", "2026-11-22", "2026-11-22T10:00:00", "yesterday",
-                          "2026-13-22T10:00:00Z", "2026-11-22T10:00:00Zjunk",
-                          // Found by fuzz/fuzz_codec and fuzz_alertmanager: fields the date
-                          // library's stream parser turned into NaN seconds (undefined behaviour).
-                          "2026-11-01T10:00800Z", "0001-01-01T00:0&:01Z", "2026-11-01T10:00:0&Z",
-                          "2026-11-22T10:00:00.Z", "2026-11-22T10:00:00.1234567890Z",
-                          "2026-11-22T10:00:00+0200", "2026-11-22x10:00:00Z"}) {
+  for (const char* bad :
+       {"", "2026-11-22", "2026-11-22T10:00:00", "yesterday", "2026-13-22T10:00:00Z",
+        "2026-11-22T10:00:00Zjunk",
+        // Found by fuzz/fuzz_codec and fuzz_alertmanager: fields the date
+        // library's stream parser turned into NaN seconds (undefined behaviour).
+        "2026-11-01T10:00800Z", "0001-01-01T00:0&:01Z", "2026-11-01T10:00:0&Z",
+        "2026-11-22T10:00:00.Z", "2026-11-22T10:00:00.1234567890Z", "2026-11-22T10:00:00+0200",
+        "2026-11-22x10:00:00Z",
+        // Out of range: a day the month lacks, hour 24, leap second, offset hour 24.
+        "2026-02-29T10:00:00Z", "2026-11-22T24:00:00Z", "2026-11-22T23:59:60Z",
+        "2026-11-22T10:60:00Z", "2026-11-22T10:00:00+24:00", "2026-11-22T10:00:00-01:60"}) {
     INFO(bad);
     CHECK_FALSE(parse_rfc3339(bad).has_value());
   }
