@@ -11,7 +11,6 @@
 #include <array>
 #include <cstdio>
 #include <limits>
-#include <sstream>
 
 namespace vigie {
 namespace {
