@@ -118,7 +118,10 @@ struct SlackDelivery::Impl {
   mutable std::mutex mutex;
   std::condition_variable cv;
   std::map<std::string, Channel> channels;
-  std::map<std::int64_t, MessageRef> known;  // messages this worker posted, by alert id
+  // Messages this worker posted, by alert id, until their alert is resolved: the engine's own
+  // record (in each notice) serves anything later, and a long-running worker must not grow by one
+  // entry per alert ever posted.
+  std::map<std::int64_t, MessageRef> known;
   std::set<std::string> reported;            // permanent errors already logged (channel + error)
   Stats stats;
   std::thread driver;
@@ -489,7 +492,7 @@ struct SlackDelivery::Impl {
         if (item.digest) {
           ++stats.digests;
           for (auto& m : item.members) {
-            known[m.notice.alert_id] = {ch, ts, true};
+            remember(m.notice, {ch, ts, true});
             const json o = {{"alert_id", m.notice.alert_id}, {"channel", ch}, {"ts", ts}, {"digest", true}};
             for (const auto& w : m.waiters) finish_waiter(w, o, std::nullopt, {}, callbacks);
           }
@@ -508,8 +511,10 @@ struct SlackDelivery::Impl {
         if (item.kind == Kind::post) ++stats.posts;
         json o = {{"ts", ts}, {"channel", ch}};
         if (item.kind != Kind::reply) o["alert_id"] = item.notice.alert_id;
+        if (item.kind == Kind::update && item.notice.state == "resolved")
+          known.erase(item.notice.alert_id);
         if (item.kind == Kind::post && item.replaces_ts != "escalation") {
-          known[item.notice.alert_id] = {ch, ts, false};
+          remember(item.notice, {ch, ts, false});
           edit_instead_of_posting(c, item.notice.alert_id, ch, ts);
           if (!item.replaces_ts.empty()) {
             enqueue_reply(ch, item.replaces_ts, "This alert's message can no longer be edited: it continues in a new message.",
@@ -577,6 +582,14 @@ struct SlackDelivery::Impl {
         }
         return;
       }
+    }
+  }
+
+  void remember(const AlertNotice& n, MessageRef ref) {
+    if (n.state == "resolved") {
+      known.erase(n.alert_id);
+    } else {
+      known[n.alert_id] = std::move(ref);
     }
   }
 
@@ -707,7 +720,9 @@ std::size_t SlackDelivery::pending() const {
 
 SlackDelivery::Stats SlackDelivery::stats() const {
   std::lock_guard lock(impl_->mutex);
-  return impl_->stats;
+  Stats out = impl_->stats;
+  out.messages_known = impl_->known.size();
+  return out;
 }
 
 }  // namespace vigie::actions::slack

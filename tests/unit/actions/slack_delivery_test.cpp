@@ -154,6 +154,46 @@ TEST_CASE(
   CHECK(f.results["notify:1:2"].output["ts"] == "1700000000.100001");
 }
 
+TEST_CASE(
+    "a worker forgets a message once its alert is resolved, and a later notice edits it from the "
+    "engine's record") {
+  Fixture f;
+  for (int alert = 1; alert <= 3; ++alert)
+    f.submit("notify:" + std::to_string(alert) + ":1", notice(alert));
+  for (int i = 0; i < 5; ++i) {
+    f.delivery->pump();
+    f.clock.advance(2s);
+  }
+  REQUIRE(f.delivery->stats().messages_known == 3);
+  const std::string ts1 = f.results["notify:1:1"].output["ts"];
+  f.submit("notify:1:2", notice(1, "resolved", "resolved"));
+  f.submit("notify:2:2", notice(2, "resolved", "resolved"));
+  for (int i = 0; i < 5; ++i) {
+    f.delivery->pump();
+    f.clock.advance(2s);
+  }
+  CHECK(f.results["notify:1:2"].outcome == bus::JobOutcome::ok);
+  CHECK(f.delivery->stats().messages_known == 1);
+  // Anything later names the message itself (the engine stores every delivered ts): still an edit.
+  auto top_level_posts = [&] {
+    std::size_t n = 0;
+    for (const auto& c : f.slack.calls)
+      n += c.method == "chat.postMessage" && !c.body.contains("thread_ts");
+    return n;
+  };
+  const std::size_t posts = top_level_posts();
+  const std::size_t calls = f.slack.calls.size();
+  f.submit("notify:1:3", notice(1, "update", "resolved", std::pair{std::string("C0OPS"), ts1}));
+  for (int i = 0; i < 3; ++i) {
+    f.clock.advance(2s);
+    f.delivery->pump();
+  }
+  REQUIRE(f.slack.calls.size() > calls);
+  CHECK(f.slack.calls[calls].method == "chat.update");
+  CHECK(f.slack.calls[calls].body["ts"] == ts1);
+  CHECK(top_level_posts() == posts);
+}
+
 TEST_CASE("HTTP 429 with Retry-After: 2 delays the channel by 2 s of the injected clock, nothing lost") {
   Fixture f;
   f.slack.script["chat.postMessage"].push_back({429, {{"ok", false}, {"error", "ratelimited"}}, "2"});

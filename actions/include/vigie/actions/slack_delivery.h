@@ -45,6 +45,8 @@ class SlackDelivery {
   struct Stats {
     std::size_t calls = 0, posts = 0, updates = 0, replies = 0, digests = 0, coalesced = 0, rate_limited = 0,
                 retries = 0, failed = 0, responses = 0;
+    std::size_t messages_known =
+        0;  // alerts whose message this worker remembers (none once resolved)
   };
 
   SlackDelivery(DeliveryOptions options, net::HttpClient& http, Clock& clock, Logger log,
