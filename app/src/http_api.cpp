@@ -51,6 +51,19 @@ void answer(const std::vector<bus::IngestResult>& results, const std::string& so
   respond(HttpResponse::json(200, nlohmann::json{{"stored", stored}, {"duplicates", duplicates}}.dump()));
 }
 
+// The `path` label of vigie_http_requests_total: the route, never the raw path, so a scanner's
+// random URLs cannot grow the metrics (and the process's memory) by one series each.
+std::string path_group_of(const std::string& path) {
+  static constexpr const char* kRoutes[] = {"/healthz",          "/metrics",      "/-/reload",
+                                            "/api/v2/alerts",    "/slack/events", "/slack/commands",
+                                            "/slack/interactive"};
+  if (path.rfind("/webhooks/", 0) == 0) return "/webhooks/*";
+  for (const char* route : kRoutes) {
+    if (path == route) return route;
+  }
+  return "other";
+}
+
 }  // namespace
 
 net::HttpHandler make_http_handler(HttpApi api) {
@@ -58,7 +71,7 @@ net::HttpHandler make_http_handler(HttpApi api) {
   return [api = shared](HttpRequest req, Respond respond) {
     const std::string path = req.path;
     // Replies may come later, on another thread: capture by value.
-    const std::string path_group = path.rfind("/webhooks/", 0) == 0 ? "/webhooks/*" : path;
+    const std::string path_group = path_group_of(path);
     auto count = [metrics = api->metrics, path_group](int status) {
       if (metrics) {
         metrics->counter("vigie_http_requests_total", "HTTP requests by path group and status",

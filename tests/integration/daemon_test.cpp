@@ -98,9 +98,16 @@ TEST_CASE("vigie run takes events over HTTP, stores them once, and stops cleanly
     CHECK(r.status == 404);
     CHECK(r.body.find(R"("error":"unknown webhook")") != std::string::npos);
   }
+  // A scanner's random paths: 404s counted under one label, not a metric series each.
+  for (int i = 0; i < 20; ++i) {
+    CHECK(http.request("GET", "/scan-" + std::to_string(i) + "/wp-login.php").status == 404);
+  }
   HttpClient fresh(port);
   CHECK(fresh.request("GET", "/healthz").body == R"({"status":"ok"})");
   const auto metrics = http.request("GET", "/metrics");
+  CHECK(metrics.body.find("scan-") == std::string::npos);
+  CHECK(metrics.body.find(R"(vigie_http_requests_total{path="other",status="404"} 20)") !=
+        std::string::npos);
   CHECK(metrics.body.find("vigie_events_stored_total{source=\"alertmanager\"} 1") != std::string::npos);
   CHECK(metrics.body.find("vigie_events_deduplicated_total{source=\"alertmanager\"} 1") != std::string::npos);
   CHECK(metrics.body.find("vigie_reload_success 1") != std::string::npos);
