@@ -98,18 +98,32 @@ struct EngineLoop {
   std::mutex health_mutex;
   std::thread thread;
 
-  EngineLoop(config::Config c, const KindCatalogs& k, Logging& l, Clock& cl, Metrics& m, bus::BusContext& b,
-             bus::Endpoints e, std::unique_ptr<store::Store> s)
-      : cfg(std::move(c)), catalogs(k), logging(l), log(l.logger("engine")), clock(cl), metrics(m), bus(b),
-        endpoints(std::move(e)), worker_timeout(cfg.bus.worker_timeout), store(std::move(s)) {}
+  EngineLoop(config::Config c, const KindCatalogs& k, Logging& l, Clock& cl, Metrics& m,
+             bus::BusContext& b, bus::Endpoints e, std::unique_ptr<store::Store> s)
+      : cfg(std::move(c)),
+        catalogs(k),
+        logging(l),
+        log(l.logger("engine")),
+        clock(cl),
+        metrics(m),
+        bus(b),
+        endpoints(std::move(e)),
+        worker_timeout(cfg.bus.worker_timeout),
+        store(std::move(s)) {
+    actions_enabled = cfg.actions_enabled;
+  }
 
-  rules::RuleSetPtr load_rules(std::string& diagnostics) {
+  // `actions_enabled`, when given, gets vigie.toml's [actions] enabled as it reads now (unset when
+  // vigie.toml does not load).
+  rules::RuleSetPtr load_rules(std::string& diagnostics,
+                               std::optional<bool>* actions_enabled = nullptr) {
     rules::RuleLoadContext ctx;
     ctx.action_kinds = &catalogs.actions;
     for (const auto& [role, _] : cfg.access.roles) ctx.roles.insert(role);
     // Rule globs may match new files since the start.
     config::Diagnostics d;
     auto fresh = config::load_config(cfg.path, catalogs.for_config(), d);
+    if (fresh && actions_enabled) *actions_enabled = fresh->actions_enabled;
     auto files = fresh ? fresh->rule_files : cfg.rule_files;
     auto set = rules::load_rule_set(files, ctx, d);
     diagnostics = logging.secrets().redact(d.render_text());
@@ -166,7 +180,10 @@ struct EngineLoop {
     chat::ChatCommands chat(engine, *store, clock, logging.logger("chat"));
     chat.set_rules(initial);
     chat.set_access(chat::Access(cfg.access));
-    chat.set_actions_enabled(cfg.actions_enabled);
+    {
+      std::lock_guard lock(health_mutex);
+      chat.set_actions_enabled(actions_enabled);
+    }
     chat.set_secrets(logging.shared_secrets());
     chat.set_status_provider([&] {
       std::lock_guard lock(health_mutex);
@@ -387,7 +404,11 @@ struct EngineLoop {
   void reload(std::function<void(bool, std::string)> done) {
     tasks.post([this, done] {
       std::string diagnostics;
-      auto set = load_rules(diagnostics);
+      std::optional<bool> actions_enabled;
+      auto set = load_rules(diagnostics, &actions_enabled);
+      // The kill switch follows vigie.toml at every reload, even one whose rules fail: pulling it
+      // must not wait for a restart or for the rules to be fixed.
+      if (actions_enabled) apply_actions_switch(*actions_enabled);
       if (!set) {
         record_reload(false, 0, diagnostics);
         {
@@ -416,6 +437,24 @@ struct EngineLoop {
     });
   }
 
+  // Runs on the engine thread (a reload task).
+  void apply_actions_switch(bool enabled) {
+    if (chat_ptr) chat_ptr->set_actions_enabled(enabled);
+    std::function<void(bool)> worker;
+    {
+      std::lock_guard lock(health_mutex);
+      if (enabled != actions_enabled) {
+        log.warn(enabled ? "reload: actions switched on ([actions] enabled = true)"
+                         : "reload: actions switched off ([actions] enabled = false)");
+      }
+      actions_enabled = enabled;
+      worker = on_actions_switch;
+    }
+    if (worker) worker(enabled);
+  }
+
+  bool actions_enabled = true;                  // guarded by health_mutex
+  std::function<void(bool)> on_actions_switch;  // the in-process worker's; guarded by health_mutex
   rules::Engine* engine_ptr = nullptr;  // set by the engine thread; used by its tasks only
   chat::ChatCommands* chat_ptr = nullptr;
   std::string last_reload = "none since start";  // guarded by health_mutex
@@ -759,6 +798,14 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err, 
     worker_options.name = role == "worker" ? "worker:" + std::to_string(::getpid()) : "worker";
     worker_options.heartbeat_interval = std::max(Duration{100}, cfg->bus.worker_timeout / 3);
     worker_options.capacity = runner->capacity();
+    if (engine) {
+      // A reload in this process pulls the kill switch here too (a reload may have run already).
+      std::lock_guard lock(engine->health_mutex);
+      runner->set_actions_enabled(engine->actions_enabled);
+      engine->on_actions_switch = [r = runner.get()](bool enabled) {
+        r->set_actions_enabled(enabled);
+      };
+    }
     workers.push_back(std::make_unique<bus::JobWorker>(bus, worker_options, runner->handler(), clock,
                                                        logging.logger("bus:worker")));
   }
@@ -857,7 +904,19 @@ int run_daemon(const RunOptions& options, std::ostream& out, std::ostream& err, 
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
       if (!engine) {
-        log.info("SIGHUP ignored: rules are reloaded by the engine process");
+        // A worker's own vigie.toml is its kill switch: re-read it; rules live in the engine.
+        if (runner) {
+          config::Diagnostics d;
+          if (auto fresh = config::load_config(cfg->path, catalogs.for_config(), d)) {
+            runner->set_actions_enabled(fresh->actions_enabled);
+            log.info("SIGHUP: [actions] enabled re-read", {{"enabled", fresh->actions_enabled}});
+          } else {
+            log.error("SIGHUP: vigie.toml does not load; the kill switch stays as it was",
+                      {{"diagnostics", secrets->redact(d.render_text())}});
+          }
+        } else {
+          log.info("SIGHUP ignored: rules are reloaded by the engine process");
+        }
         continue;
       }
       log.info("SIGHUP: reloading rules");

@@ -1,6 +1,8 @@
 // Job handlers by kind, for the worker role.
 #include "job_handlers.h"
 
+#include <atomic>
+
 #include <nlohmann/json.hpp>
 
 #include "logs_job.h"
@@ -40,16 +42,18 @@ struct JobRunner::Impl {
   std::unique_ptr<actions::slack::SlackDelivery> slack;
   std::unique_ptr<net::HttpClient> action_http;  // its own pool: a slow provider never holds up Slack
   std::unique_ptr<actions::ActionRunner> actions;
-  bool actions_enabled = true;
+  std::atomic<bool> actions_enabled{true};  // set by a reload on another thread
   std::unique_ptr<LogsSearcher> logs;  // `logs` jobs (chat), on a thread of their own
 };
 
 JobRunner::JobRunner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 JobRunner::~JobRunner() { stop(); }
 
+void JobRunner::set_actions_enabled(bool enabled) { impl_->actions_enabled = enabled; }
+
 std::unique_ptr<JobRunner> JobRunner::create(const config::Config& cfg, Logging& logging, Clock& clock,
                                              config::Diagnostics& diags) {
-  auto impl = std::make_unique<Impl>(Impl{logging.logger("worker"), nullptr, nullptr});
+  std::unique_ptr<Impl> impl(new Impl{logging.logger("worker"), nullptr, nullptr});
   if (cfg.slack.enabled && cfg.slack.token) {
     auto token = config::resolve_secret(*cfg.slack.token, "token", logging.secrets(), diags);
     if (!token) return nullptr;

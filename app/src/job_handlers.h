@@ -20,6 +20,8 @@ class JobRunner {
   ~JobRunner();
   bus::JobWorker::AsyncHandler handler();
   std::size_t capacity() const;  // jobs the worker may hold at once
+  // [actions] enabled as vigie.toml says now (a reload re-reads it): false refuses action jobs.
+  void set_actions_enabled(bool enabled);
   void stop();                   // stops the delivery queue (pending jobs are dispatched again later)
 
  private:

@@ -92,7 +92,8 @@ constexpr OptionTable kWebhookTable{"webhooks.<name>", "Generic JSON webhook", k
 
 constexpr std::array<OptionSpec, 1> kActionsOptions{{
     {"enabled", OptionType::boolean, "true", false,
-     "Global kill switch: false refuses every remediation action"},
+     "Global kill switch: false refuses every remediation action; re-read at every reload (SIGHUP, "
+     "POST /-/reload)"},
 }};
 constexpr OptionTable kActionsTable{"actions", "Remediation actions", kActionsOptions};
 

@@ -357,3 +357,87 @@ TEST_CASE("vigie run with [slack] mode = socket takes a slash command and a butt
   CHECK(output.find("[slack] team_id is unset", unset + 1) == std::string::npos);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE(
+    "the [actions] enabled kill switch follows vigie.toml at every reload, in the engine and its "
+    "worker") {
+  FakeSlack slack(kBotToken);
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("vigie-killswitch-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "rules");
+  std::ofstream(dir / "bot-token") << kBotToken << "\n";
+  std::ofstream(dir / "signing-secret") << kSigningSecret << "\n";
+  auto write_config = [&](const char* actions) {
+    std::ofstream(dir / "vigie.toml")
+        << "rules = [\"rules/*.toml\"]\n[server]\nlisten = \"127.0.0.1:0\"\n"
+           "[store]\npath = \"v.db\"\n"
+           "[slack]\nbase_url = \""
+        << slack.base_url()
+        << "\"\ntoken_file = \"bot-token\"\nsigning_secret_file = \"signing-secret\"\n"
+           "default_channel = \"C0OPS\"\n"
+           "[access.roles]\noncall = [\"U0ALICE\"]\n"
+        << actions;
+  };
+  write_config("[actions]\nenabled = false\n");
+  const std::string ran = (dir / "ran.log").string();
+  std::ofstream(dir / "rules" / "r.toml")
+      << "[[action]]\nname = \"mark\"\ntype = \"exec\"\nargv = [\"/bin/sh\", \"-c\", \"echo {{k}} "
+         ">> "
+      << ran << "\"]\nparams = { k = \"word\" }\nallow = [\"oncall\"]\n";
+  auto vigie = std::make_unique<Child>(
+      std::vector<std::string>{kBinary, "run", "-c", (dir / "vigie.toml").string()},
+      (dir / "out.log").string(), (dir / "err.log").string());
+  const std::string line =
+      wait_for_line((dir / "out.log").string(), "listening on http://127.0.0.1:", 20000);
+  REQUIRE_FALSE(line.empty());
+  HttpClient http(static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1))));
+  auto run = [&](const std::string& k) {
+    const std::string body =
+        "command=%2Fvigie&channel_id=C0OPS&user_id=U0ALICE&text=" + form_encode("run mark k=" + k) +
+        "&response_url=" + form_encode(slack.response_url("run-" + k)) + "&trigger_id=t-" + k;
+    std::map<std::string, std::string> headers{
+        {"Content-Type", "application/x-www-form-urlencoded"}};
+    const auto now = vigie::from_unix_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
+    for (const auto& [h, v] : FakeSlack::signed_headers(kSigningSecret, body, now)) headers[h] = v;
+    CHECK(http.request("POST", "/slack/commands", body, headers).status == 200);
+    auto answer = slack.wait_for_request(
+        [&](const FakeSlack::Request& r) { return r.path == "/response/run-" + k; }, 10s);
+    return answer ? answer->args.value("text", "") : std::string();
+  };
+  auto ran_word = [&](const std::string& k) {
+    for (int i = 0; i < 500; ++i) {  // bounded: the action runs on the in-process worker
+      if (slurp(ran).find(k) != std::string::npos) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  };
+
+  // Off from the start: refused by the engine.
+  CHECK(run("one").find("Actions are switched off (`[actions] enabled = false`") !=
+        std::string::npos);
+
+  // On through SIGHUP: the engine dispatches and its in-process worker, off since the start too,
+  // runs it.
+  write_config("[actions]\nenabled = true\n");
+  vigie->signal(SIGHUP);
+  CHECK_FALSE(wait_for_line((dir / "err.log").string(), "actions switched on", 10000).empty());
+  CHECK(run("two").find("Actions are switched off") == std::string::npos);
+  CHECK(ran_word("two"));
+
+  // Pulled again through /-/reload: nothing runs.
+  write_config("[actions]\nenabled = false\n");
+  CHECK(http.request("POST", "/-/reload").status == 200);
+  CHECK(run("three").find("Actions are switched off (`[actions] enabled = false`") !=
+        std::string::npos);
+  CHECK_FALSE(wait_for_line((dir / "err.log").string(), "actions switched off", 5000).empty());
+  const std::string runs = slurp(ran);
+  CHECK(runs.find("one") == std::string::npos);
+  CHECK(runs.find("three") == std::string::npos);
+
+  vigie->signal(SIGTERM);
+  CHECK(vigie->wait(15000) == 0);
+  std::filesystem::remove_all(dir);
+}
