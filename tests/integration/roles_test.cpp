@@ -130,6 +130,12 @@ TEST_CASE("collector, engine and worker as three processes over tcp://127.0.0.1,
   CHECK(eventually([&] { return unfinished_jobs(ws.file("v.db")) == 0; }));
   CHECK(wait_for_line(ws.file("worker.err"), "alert notification", 10000).find("instance") != std::string::npos);
 
+  // The worker's own kill switch: its vigie.toml re-read on SIGHUP (the engine holds the rules).
+  std::ofstream(roles_config, std::ios::app) << "[actions]\nenabled = false\n";
+  worker->signal(SIGHUP);
+  CHECK(wait_for_line(ws.file("worker.err"), "SIGHUP: [actions] enabled re-read", 10000).find("enabled=false") !=
+        std::string::npos);
+
   for (auto* child : {&collector, &worker, &engine}) (*child)->signal(SIGTERM);
   CHECK(collector->wait(15000) == 0);
   CHECK(worker->wait(15000) == 0);
