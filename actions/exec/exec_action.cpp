@@ -280,29 +280,63 @@ bool valid_env_name(const std::string& n) {
 
 }  // namespace
 
-tl::expected<std::unique_ptr<Action>, std::string> make_exec_action(const ActionRequest& request, ActionContext&) {
-  if (auto ok = request.options.check(exec_options()); !ok) return tl::unexpected(ok.error());
-  auto argv = request.options.strings("argv");
-  if (argv.empty()) return tl::unexpected(std::string("'argv' is empty: it needs at least the program"));
-  if (argv[0].empty() || argv[0][0] != '/') {
-    return tl::unexpected("the program (argv[0]) must be an absolute path, not '" + argv[0] + "': no PATH lookup is done");
+namespace {
+
+// make_exec_action's checks, every problem found. Before rendering (`rendered` false, for
+// `vigie check`) a value that still holds a {{param}} is judged only at run time.
+std::vector<config::OptionProblem> exec_problems(const std::vector<std::string>& argv,
+                                                 const std::string& workdir,
+                                                 const std::vector<std::string>& env,
+                                                 std::int64_t max_output, bool rendered) {
+  std::vector<config::OptionProblem> out;
+  auto pending = [&](const std::string& v) {
+    return !rendered && v.find("{{") != std::string::npos;
+  };
+  if (argv.empty()) {
+    out.push_back({"argv", "'argv' is empty: it needs at least the program"});
+  } else if (!pending(argv[0]) && (argv[0].empty() || argv[0][0] != '/')) {
+    out.push_back({"argv", "the program (argv[0]) must be an absolute path, not '" + argv[0] +
+                               "': no PATH lookup is done"});
   }
   for (const auto& a : argv) {
-    if (a.find('\0') != std::string::npos) return tl::unexpected(std::string("an argv element holds a NUL byte"));
+    if (a.find('\0') != std::string::npos) {
+      out.push_back({"argv", "an argv element holds a NUL byte"});
+      break;
+    }
   }
-  const std::string workdir = request.options.string("workdir", "/");
-  if (workdir.empty() || workdir[0] != '/') {
-    return tl::unexpected("'workdir' must be an absolute path, not '" + workdir + "'");
+  if (!pending(workdir) && (workdir.empty() || workdir[0] != '/')) {
+    out.push_back({"workdir", "'workdir' must be an absolute path, not '" + workdir + "'"});
   }
-  auto env = request.options.strings("env");
   for (const auto& e : env) {
-    if (!valid_env_name(e)) return tl::unexpected("'env' lists '" + e + "', which is not a variable name");
+    if (!valid_env_name(e))
+      out.push_back({"env", "'env' lists '" + e + "', which is not a variable name"});
   }
-  const auto max_output = request.options.integer("max_output", 65536);
   if (max_output < 1024 || max_output > (16 << 20)) {
-    return tl::unexpected(std::string("'max_output' must be between 1024 and 16777216"));
+    out.push_back({"max_output", "'max_output' must be between 1024 and 16777216"});
+  }
+  return out;
+}
+
+}  // namespace
+
+tl::expected<std::unique_ptr<Action>, std::string> make_exec_action(const ActionRequest& request,
+                                                                    ActionContext&) {
+  if (auto ok = request.options.check(exec_options()); !ok) return tl::unexpected(ok.error());
+  auto argv = request.options.strings("argv");
+  const std::string workdir = request.options.string("workdir", "/");
+  auto env = request.options.strings("env");
+  const auto max_output = request.options.integer("max_output", 65536);
+  if (auto problems = exec_problems(argv, workdir, env, max_output, /*rendered=*/true);
+      !problems.empty()) {
+    return tl::unexpected(std::move(problems.front().message));
   }
   return std::make_unique<ExecAction>(std::move(argv), workdir, std::move(env), static_cast<std::size_t>(max_output));
+}
+
+std::vector<config::OptionProblem> check_exec_options(const config::OptionValues& options) {
+  return exec_problems(options.strings("argv"), options.string("workdir", "/"),
+                       options.strings("env"), options.integer("max_output", 65536),
+                       /*rendered=*/false);
 }
 
 }  // namespace vigie::actions

@@ -6,6 +6,8 @@
 namespace vigie::actions {
 
 tl::expected<std::unique_ptr<Action>, std::string> make_exec_action(const ActionRequest& request, ActionContext& ctx);
+// What make_exec_action would refuse, found in the options as written (for `vigie check`).
+std::vector<config::OptionProblem> check_exec_options(const config::OptionValues& options);
 tl::expected<std::unique_ptr<Action>, std::string> make_http_action(const ActionRequest& request, ActionContext& ctx);
 
 }  // namespace vigie::actions

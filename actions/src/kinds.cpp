@@ -16,6 +16,7 @@ struct ActionKind {
   std::string_view description;
   const config::OptionTable& (*options)();
   ActionFactory::result_type (*factory)(const ActionRequest&, ActionContext&);
+  std::vector<config::OptionProblem> (*check)(const config::OptionValues&) = nullptr;
 };
 
 struct ProviderKind {
@@ -26,7 +27,8 @@ struct ProviderKind {
 };
 
 const std::array<ActionKind, 13> kActionKinds{{
-    {"exec", "Run a vetted program with an argv list (never a shell)", &exec_options, &make_exec_action},
+    {"exec", "Run a vetted program with an argv list (never a shell)", &exec_options,
+     &make_exec_action, &check_exec_options},
     {"http", "Send an HTTP request built from templates", &http_options, &make_http_action},
     {"heroku.restart", "Restart one dyno or all dynos of a Heroku app", &heroku_restart_options,
      &make_heroku_restart},
@@ -66,7 +68,7 @@ const std::array<ProviderKind, 6> kProviderKinds{{
 }  // namespace
 
 void register_builtin_actions(config::KindCatalog& c) {
-  for (const auto& k : kActionKinds) c.add({k.type, k.description, &k.options()});
+  for (const auto& k : kActionKinds) c.add({k.type, k.description, &k.options(), k.check});
 }
 
 void register_builtin_providers(config::KindCatalog& c) {

@@ -100,6 +100,12 @@ void read_items(const TomlNode& array, std::string_view table, const std::string
       const config::OptionTable combined{"action", "", specs};
       if (kind || !type || !type->is_string()) {
         raw.values = config::validate_options(*item, combined, where, diags);
+        if (kind && kind->check) {
+          for (const auto& p : kind->check(raw.values)) {
+            diags.error(raw.values.pos(p.option), kBadActionOption.code,
+                        fmt_message(kBadActionOption, p.message));
+          }
+        }
       } else {
         // Unknown type: check the common keys only; the kind's own keys cannot be judged.
         std::vector<std::string_view> others;

@@ -167,6 +167,48 @@ action = "restart"
   CHECK(d.items()[1].message == fmt_message(kMissingParam, "restart", "app", "command 'bounce {name:word}'"));
 }
 
+TEST_CASE(
+    "vigie check reports what the exec kind would refuse at run time, at the option, and leaves "
+    "{{params}} to run time") {
+  config::Diagnostics d;
+  CHECK_FALSE(load_text(R"(
+[[action]]
+name = "clean"
+type = "exec"
+argv = ["rm", "-rf", "/tmp/cache"]
+workdir = "tmp"
+env = ["HOME", "NOT-A-NAME"]
+allow = ["oncall"]
+
+[[action]]
+name = "pick"
+type = "exec"
+argv = ["{{program}}"]
+workdir = "/srv/{{app}}"
+params = { program = "word", app = "word" }
+allow = ["oncall"]
+
+[[command]]
+pattern = "clean"
+action = "clean"
+
+[[command]]
+pattern = "pick {program:word} {app:word}"
+action = "pick"
+)",
+                        d));
+  REQUIRE(d.error_count() == 3);
+  CHECK(d.items()[0].code == kBadActionOption.code);
+  CHECK(d.items()[0].pos.line == 5);
+  CHECK(d.items()[0].pos.column == 8);
+  CHECK(d.items()[0].message ==
+        "the program (argv[0]) must be an absolute path, not 'rm': no PATH lookup is done");
+  CHECK(d.items()[1].pos.line == 6);
+  CHECK(d.items()[1].message == "'workdir' must be an absolute path, not 'tmp'");
+  CHECK(d.items()[2].pos.line == 7);
+  CHECK(d.items()[2].message == "'env' lists 'NOT-A-NAME', which is not a variable name");
+}
+
 TEST_CASE("command patterns and references are checked") {
   config::Diagnostics d;
   CHECK_FALSE(load_text(R"(

@@ -112,11 +112,21 @@ std::optional<std::string> resolve_secret(const SecretRef& ref, std::string_view
 // Markdown reference of a table (used by docs and `vigie kinds`).
 std::string describe_markdown(const OptionTable& table);
 
+// What a kind refuses in its options beyond their types (an exec program that is not an absolute
+// path, say), found before any run: `option` names the option the message is about.
+struct OptionProblem {
+  std::string option;
+  std::string message;
+};
+
 // A catalog of kinds (collector types, action types, provider types) and their option tables.
 struct KindInfo {
   std::string_view type;
   std::string_view description;
   const OptionTable* options = nullptr;
+  // The kind's own checks of options as written (templates not rendered yet), so `vigie check`
+  // reports what a worker would refuse at run time; nullptr when the option table says it all.
+  std::vector<OptionProblem> (*check)(const OptionValues&) = nullptr;
 };
 
 class KindCatalog {

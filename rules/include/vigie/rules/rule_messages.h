@@ -37,6 +37,8 @@ inline constexpr Message kUnknownAction{"unknown-action", "unknown action '{}' i
 inline constexpr Message kUnknownRole{"unknown-role", "unknown role '{}' in 'allow'"};
 inline constexpr Message kUnknownRule{"unknown-rule", "unknown rule '{}' in 'inhibited_by'"};
 inline constexpr Message kUnknownActionType{"unknown-kind", "unknown action type '{}'"};
+// The action kind's own check of its options (what a worker would refuse at run time).
+inline constexpr Message kBadActionOption{"bad-action-option", "{}"};
 inline constexpr Message kMissingParam{
     "missing-parameter",
     "action '{}' needs parameter '{}', which {} does not provide (as a placeholder, a label or "
