@@ -80,25 +80,84 @@ class HttpAction final : public Action {
   std::vector<int> expect_;
 };
 
+std::optional<int> http_status(const std::string& s);
+
+// make_http_action's checks of what it sends, every problem found, in the option table's order.
+// Before rendering (`rendered` false, for `vigie check`) a value that still holds a {{param}} is
+// judged only at run time.
+std::vector<config::OptionProblem> http_problems(
+    const std::string& url, const std::map<std::string, std::string>& headers,
+    const std::map<std::string, std::string>& secret_headers, const std::string& body,
+    const std::vector<std::string>& expect_status, bool rendered) {
+  std::vector<config::OptionProblem> out;
+  auto pending = [&](const std::string& v) {
+    return !rendered && v.find("{{") != std::string::npos;
+  };
+  if (!pending(url)) {
+    auto parsed = net::parse_url(url);
+    if (!parsed || (parsed->scheme != "http" && parsed->scheme != "https")) {
+      out.push_back({"url", "'url' is not an http(s) URL" +
+                                std::string(rendered ? " after rendering" : "") + ": '" + url +
+                                "'"});
+    }
+  } else if (url.rfind("{{", 0) != 0 && url.rfind("http://", 0) != 0 &&
+             url.rfind("https://", 0) != 0) {
+    out.push_back(
+        {"url", "'url' must start with http:// or https:// (or with a {{param}} holding it): '" +
+                    url + "'"});
+  }
+  for (const auto& [name, value] : headers) {
+    if (value.find_first_of("\r\n") != std::string::npos) {
+      out.push_back({"headers", "header '" + name + "' holds a line break" +
+                                    std::string(rendered ? " after rendering" : "")});
+    }
+  }
+  if (!body.empty() && !pending(body) && json::parse(body, nullptr, false).is_discarded()) {
+    out.push_back(
+        {"body", std::string("'body' is not JSON") + (rendered ? " after rendering" : "")});
+  }
+  for (const auto& s : expect_status) {
+    if (!http_status(s))
+      out.push_back(
+          {"expect_status", "'expect_status' holds '" + s + "', which is not an HTTP status"});
+  }
+  for (const auto& [name, source] : secret_headers) {
+    if (source.rfind("env:", 0) != 0 && source.rfind("file:", 0) != 0) {
+      out.push_back(
+          {"secret_headers", "secret header '" + name + "' must be \"env:VAR\" or \"file:/path\""});
+    }
+  }
+  return out;
+}
+
+// A status code as written in expect_status ("200"), or nothing.
+std::optional<int> http_status(const std::string& s) {
+  if (s.size() != 3 ||
+      !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  const int v = std::stoi(s);
+  if (v < 100 || v > 599) return std::nullopt;
+  return v;
+}
+
 }  // namespace
 
 tl::expected<std::unique_ptr<Action>, std::string> make_http_action(const ActionRequest& request, ActionContext& ctx) {
   const ActionOptions& o = request.options;
   if (auto ok = o.check(http_options()); !ok) return tl::unexpected(ok.error());
+  const auto headers = o.table("headers");
+  const auto secret_headers = o.table("secret_headers");
+  const auto expect_status = o.strings("expect_status");
+  if (auto problems =
+          http_problems(o.string("url"), headers, secret_headers, o.string("body"), expect_status,
+                        /*rendered=*/true);
+      !problems.empty()) {
+    return tl::unexpected(std::move(problems.front().message));
+  }
   net::ClientRequest req;
   req.method = o.string("method", "POST");
-  const std::string url = o.string("url");
-  auto parsed = net::parse_url(url);
-  if (!parsed || (parsed->scheme != "http" && parsed->scheme != "https")) {
-    return tl::unexpected("'url' is not an http(s) URL after rendering: '" + url + "'");
-  }
-  req.url = *parsed;
-  for (const auto& [name, value] : o.table("headers")) {
-    if (value.find_first_of("\r\n") != std::string::npos) {
-      return tl::unexpected("header '" + name + "' holds a line break after rendering");
-    }
-    req.headers[name] = value;
-  }
+  req.url = *net::parse_url(o.string("url"));
+  for (const auto& [name, value] : headers) req.headers[name] = value;
   std::vector<std::string> secret_names;
   if (auto auth = o.secret("auth")) {
     auto v = ctx.secret(*auth, "auth");
@@ -106,14 +165,12 @@ tl::expected<std::unique_ptr<Action>, std::string> make_http_action(const Action
     req.headers["Authorization"] = *v;
     secret_names.push_back("Authorization");
   }
-  for (const auto& [name, source] : o.table("secret_headers")) {
+  for (const auto& [name, source] : secret_headers) {
     config::SecretRef ref;
     if (source.rfind("env:", 0) == 0) {
       ref.env = source.substr(4);
-    } else if (source.rfind("file:", 0) == 0) {
-      ref.file = source.substr(5);
     } else {
-      return tl::unexpected("secret header '" + name + "' must be \"env:VAR\" or \"file:/path\"");
+      ref.file = source.substr(5);
     }
     auto v = ctx.secret(ref, name);
     if (!v) return tl::unexpected(v.error());
@@ -121,24 +178,26 @@ tl::expected<std::unique_ptr<Action>, std::string> make_http_action(const Action
     secret_names.push_back(name);
   }
   req.body = o.string("body");
-  if (!req.body.empty()) {
-    if (json::parse(req.body, nullptr, false).is_discarded()) {
-      return tl::unexpected(std::string("'body' is not JSON after rendering"));
-    }
-    if (!req.headers.count("Content-Type")) req.headers["Content-Type"] = "application/json";
-  }
+  if (!req.body.empty() && !req.headers.count("Content-Type"))
+    req.headers["Content-Type"] = "application/json";
   std::vector<int> expect;
-  for (const auto& s : o.strings("expect_status")) {
-    try {
-      std::size_t used = 0;
-      const int v = std::stoi(s, &used);
-      if (used != s.size() || v < 100 || v > 599) throw std::invalid_argument(s);
-      expect.push_back(v);
-    } catch (const std::exception&) {
-      return tl::unexpected("'expect_status' holds '" + s + "', which is not an HTTP status");
-    }
-  }
+  for (const auto& s : expect_status) expect.push_back(*http_status(s));
   return std::make_unique<HttpAction>(ctx.http, std::move(req), std::move(secret_names), std::move(expect));
+}
+
+std::vector<config::OptionProblem> check_http_options(const config::OptionValues& options) {
+  auto table = [&](std::string_view name) {
+    std::map<std::string, std::string> out;
+    if (auto node = options.node(name); node && node->is_table()) {
+      for (const auto& e : node->entries()) {
+        if (e.value->is_string()) out[e.key] = e.value->string();
+      }
+    }
+    return out;
+  };
+  return http_problems(options.string("url"), table("headers"), table("secret_headers"),
+                       options.string("body"), options.strings("expect_status"),
+                       /*rendered=*/false);
 }
 
 }  // namespace vigie::actions

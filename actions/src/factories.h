@@ -9,5 +9,6 @@ tl::expected<std::unique_ptr<Action>, std::string> make_exec_action(const Action
 // What make_exec_action would refuse, found in the options as written (for `vigie check`).
 std::vector<config::OptionProblem> check_exec_options(const config::OptionValues& options);
 tl::expected<std::unique_ptr<Action>, std::string> make_http_action(const ActionRequest& request, ActionContext& ctx);
+std::vector<config::OptionProblem> check_http_options(const config::OptionValues& options);
 
 }  // namespace vigie::actions

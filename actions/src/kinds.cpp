@@ -29,7 +29,8 @@ struct ProviderKind {
 const std::array<ActionKind, 13> kActionKinds{{
     {"exec", "Run a vetted program with an argv list (never a shell)", &exec_options,
      &make_exec_action, &check_exec_options},
-    {"http", "Send an HTTP request built from templates", &http_options, &make_http_action},
+    {"http", "Send an HTTP request built from templates", &http_options, &make_http_action,
+     &check_http_options},
     {"heroku.restart", "Restart one dyno or all dynos of a Heroku app", &heroku_restart_options,
      &make_heroku_restart},
     {"heroku.scale", "Change a Heroku formation's quantity or size", &heroku_scale_options,

@@ -209,6 +209,46 @@ action = "pick"
   CHECK(d.items()[2].message == "'env' lists 'NOT-A-NAME', which is not a variable name");
 }
 
+TEST_CASE(
+    "vigie check reports what the http kind would refuse at run time: scheme, JSON body, statuses, "
+    "secret headers") {
+  config::Diagnostics d;
+  CHECK_FALSE(load_text(R"(
+[[action]]
+name = "hook"
+type = "http"
+url = "ftp://deploy.example/{{app}}"
+body = '{"app": '
+expect_status = ["200", "2xx"]
+secret_headers = { "X-Key" = "VAR" }
+allow = ["oncall"]
+
+[[action]]
+name = "fine"
+type = "http"
+url = "{{base}}/restart"
+body = '{"app": "{{app}}"}'
+headers = { "X-App" = "{{app}}" }
+allow = ["oncall"]
+
+[[command]]
+pattern = "hook {app:word}"
+action = "hook"
+
+[[command]]
+pattern = "fine {base:word} {app:word}"
+action = "fine"
+)",
+                        d));
+  REQUIRE(d.error_count() == 4);
+  for (const auto& item : d.items()) CHECK(item.code == kBadActionOption.code);
+  CHECK(d.items()[0].pos.line == 5);
+  CHECK(d.items()[0].message.find("must start with http:// or https://") != std::string::npos);
+  CHECK(d.items()[1].message == "'body' is not JSON");
+  CHECK(d.items()[2].message == "'expect_status' holds '2xx', which is not an HTTP status");
+  CHECK(d.items()[3].message == "secret header 'X-Key' must be \"env:VAR\" or \"file:/path\"");
+}
+
 TEST_CASE("command patterns and references are checked") {
   config::Diagnostics d;
   CHECK_FALSE(load_text(R"(
