@@ -281,6 +281,37 @@ action = "b"
   CHECK(d.items()[1].pos.column == 25);  // at "wrd" inside the string
 }
 
+TEST_CASE(
+    "lint warning: resolve_after on Alertmanager alerts, whose re-sends never reach the rule") {
+  config::Diagnostics d;
+  auto set = load_text(R"(
+[[rule]]
+name = "disk"
+when = 'kind == "alertmanager.alert" and alertname == "DiskFull"'
+group_by = ["instance"]
+resolve_after = "10m"
+
+[[rule]]
+name = "disk-right"
+when = 'kind == "alertmanager.alert" and alertname == "DiskFull" and status == "firing"'
+group_by = ["instance"]
+resolve_when = 'kind == "alertmanager.alert" and status == "resolved"'
+
+[[rule]]
+name = "sentry-stale"
+when = 'kind == "sentry.issue"'
+group_by = ["project"]
+resolve_after = "30m"
+)",
+                       d);
+  REQUIRE(set);
+  REQUIRE(d.items().size() == 1);
+  CHECK(d.items()[0].severity == config::Severity::warning);
+  CHECK(d.items()[0].code == kResolveAfterResent.code);
+  CHECK(d.items()[0].pos.line == 6);
+  CHECK(d.items()[0].message == fmt_message(kResolveAfterResent, "disk"));
+}
+
 TEST_CASE("lint warnings: unused action, macro and list, count of one, contradictory equalities") {
   config::Diagnostics d;
   auto set = load_text(R"(

@@ -59,6 +59,10 @@ inline constexpr Message kUnusedMacro{"unused-macro", "macro '{}' is never used"
 inline constexpr Message kUnusedList{"unused-list", "list '{}' is never used"};
 inline constexpr Message kNeverMatches{
     "never-matches", "rule '{}' can never match: '{}' cannot equal both {} and {}"};
+inline constexpr Message kResolveAfterResent{
+    "resolve-after-resent",
+    "rule '{}': Alertmanager re-sends are duplicates and do not count as seen, so 'resolve_after' "
+    "resolves alerts Prometheus still reports: use resolve_when = 'status == \"resolved\"'"};
 inline constexpr Message kCountOfOne{
     "count-of-one",
     "'count.at_least = 1' fires on every event: remove 'count' for a plain match"};
