@@ -69,11 +69,13 @@ const std::array<ProviderKind, 6> kProviderKinds{{
 }  // namespace
 
 void register_builtin_actions(config::KindCatalog& c) {
-  for (const auto& k : kActionKinds) c.add({k.type, k.description, &k.options(), k.check});
+  for (const auto& k : kActionKinds)
+    c.add({k.type, k.description, &k.options(), k.check, k.factory != nullptr});
 }
 
 void register_builtin_providers(config::KindCatalog& c) {
-  for (const auto& k : kProviderKinds) c.add({k.type, k.description, &k.options()});
+  for (const auto& k : kProviderKinds)
+    c.add({k.type, k.description, &k.options(), nullptr, k.factory != nullptr});
 }
 
 ActionFactory action_factory(std::string_view type) {

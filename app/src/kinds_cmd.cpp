@@ -3,9 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "vigie/actions/action.h"
 #include "vigie/app/catalogs.h"
-#include "vigie/collectors/collector.h"
 
 namespace vigie::app {
 namespace {
@@ -27,15 +25,12 @@ nlohmann::json option_json(const config::OptionSpec& o) {
   return j;
 }
 
-// Whether this build can run a kind (a kind may be known to the config, and so validated, before
-// it can run).
-using Runnable = bool (*)(std::string_view type);
-
-nlohmann::json catalog_json(const config::KindCatalog& catalog, Runnable runnable) {
+nlohmann::json catalog_json(const config::KindCatalog& catalog) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& k : catalog.all()) {
     nlohmann::json j = {{"type", std::string(k.type)}, {"description", std::string(k.description)}};
-    j["runnable"] = runnable(k.type);
+    j["runnable"] =
+        k.runnable;  // a kind may be known to the config, and so validated, before it can run
     j["options"] = nlohmann::json::array();
     for (const auto& o : k.options->options) j["options"].push_back(option_json(o));
     out.push_back(std::move(j));
@@ -68,13 +63,9 @@ void print_catalog(std::ostream& out, const std::string& title, const nlohmann::
 
 int run_kinds(const KindsOptions& options, std::ostream& out, std::ostream&) {
   const auto catalogs = builtin_catalogs();
-  const nlohmann::json all = {
-      {"collectors",
-       catalog_json(catalogs.collectors, [](std::string_view t) { return collectors::collector_factory(t) != nullptr; })},
-      {"actions",
-       catalog_json(catalogs.actions, [](std::string_view t) { return actions::action_factory(t) != nullptr; })},
-      {"providers",
-       catalog_json(catalogs.providers, [](std::string_view t) { return actions::provider_factory(t) != nullptr; })}};
+  const nlohmann::json all = {{"collectors", catalog_json(catalogs.collectors)},
+                              {"actions", catalog_json(catalogs.actions)},
+                              {"providers", catalog_json(catalogs.providers)}};
   if (options.json) {
     out << all.dump(2) << "\n";
     return 0;

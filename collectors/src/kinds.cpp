@@ -28,7 +28,8 @@ const Kind kKinds[] = {
 }  // namespace
 
 void register_builtin_collectors(config::KindCatalog& catalog) {
-  for (const auto& k : kKinds) catalog.add({k.type, k.description, &k.options()});
+  for (const auto& k : kKinds)
+    catalog.add({k.type, k.description, &k.options(), nullptr, k.factory != nullptr});
 }
 
 CollectorFactory collector_factory(std::string_view type) {

@@ -100,6 +100,10 @@ void read_items(const TomlNode& array, std::string_view table, const std::string
       const config::OptionTable combined{"action", "", specs};
       if (kind || !type || !type->is_string()) {
         raw.values = config::validate_options(*item, combined, where, diags);
+        if (kind && !kind->runnable) {
+          diags.warning(type->pos(), kKindNotRunnable.code,
+                        fmt_message(kKindNotRunnable, type->string()));
+        }
         if (kind && kind->check) {
           for (const auto& p : kind->check(raw.values)) {
             diags.error(raw.values.pos(p.option), kBadActionOption.code,

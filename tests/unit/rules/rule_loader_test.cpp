@@ -312,6 +312,29 @@ resolve_after = "30m"
   CHECK(d.items()[0].message == fmt_message(kResolveAfterResent, "disk"));
 }
 
+TEST_CASE("lint warning: an action kind this version cannot run is flagged at its type") {
+  config::Diagnostics d;
+  auto set = load_text(R"(
+[[action]]
+name = "say"
+type = "slack.post"
+channel = "C0OPS"
+text = "restarting {{app}}"
+allow = ["oncall"]
+
+[[command]]
+pattern = "say {app:word}"
+action = "say"
+)",
+                       d);
+  REQUIRE(set);
+  REQUIRE(d.items().size() == 1);
+  CHECK(d.items()[0].severity == config::Severity::warning);
+  CHECK(d.items()[0].code == kKindNotRunnable.code);
+  CHECK(d.items()[0].pos.line == 4);
+  CHECK(d.items()[0].message == fmt_message(kKindNotRunnable, "slack.post"));
+}
+
 TEST_CASE("lint warnings: unused action, macro and list, count of one, contradictory equalities") {
   config::Diagnostics d;
   auto set = load_text(R"(

@@ -127,6 +127,8 @@ struct KindInfo {
   // The kind's own checks of options as written (templates not rendered yet), so `vigie check`
   // reports what a worker would refuse at run time; nullptr when the option table says it all.
   std::vector<OptionProblem> (*check)(const OptionValues&) = nullptr;
+  // False for a kind known to the config (and so validated) that this build cannot run yet.
+  bool runnable = true;
 };
 
 class KindCatalog {

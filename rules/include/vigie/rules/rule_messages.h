@@ -39,6 +39,9 @@ inline constexpr Message kUnknownRule{"unknown-rule", "unknown rule '{}' in 'inh
 inline constexpr Message kUnknownActionType{"unknown-kind", "unknown action type '{}'"};
 // The action kind's own check of its options (what a worker would refuse at run time).
 inline constexpr Message kBadActionOption{"bad-action-option", "{}"};
+inline constexpr Message kKindNotRunnable{
+    "kind-not-runnable",
+    "action type '{}' is validated but cannot run in this version: a worker fails its jobs"};
 inline constexpr Message kMissingParam{
     "missing-parameter",
     "action '{}' needs parameter '{}', which {} does not provide (as a placeholder, a label or "
