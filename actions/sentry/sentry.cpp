@@ -58,7 +58,7 @@ class SentryUpdate final : public Action {
     json details{{"issue_id", issue_}, {"status", 200}};
     std::string label = "Sentry issue " + issue_;
     if (issue.is_object()) {
-      details["issue_status"] = issue.value("status", "");
+      details["issue_status"] = provider::string_field(issue, "status");  // untrusted: any type
       if (issue.contains("shortId") && issue["shortId"].is_string()) {
         label = "Sentry issue " + issue["shortId"].get<std::string>();
       }

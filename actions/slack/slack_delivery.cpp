@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "../src/provider_http.h"
 #include "vigie/actions/slack_message.h"
 
 namespace vigie::actions::slack {
@@ -373,11 +374,13 @@ struct SlackDelivery::Impl {
       out.error = "HTTP " + std::to_string(resp->status) + ", not a Slack answer";
       return out;
     }
-    if (out.body.value("ok", false)) {
+    // Slack's answer is read without trusting its field types (nlohmann's value() throws).
+    if (const auto ok = out.body.find("ok"); ok != out.body.end() && *ok == true) {
       out.what = CallOutcome::What::ok;
       return out;
     }
-    out.error = out.body.value("error", "unknown_error");
+    out.error = provider::string_field(out.body, "error");
+    if (out.error.empty()) out.error = "unknown_error";
     if (out.error == "ratelimited") {
       out.what = CallOutcome::What::rate_limited;
       out.retry_after = parse_retry_after(resp->header("Retry-After"));
@@ -487,8 +490,9 @@ struct SlackDelivery::Impl {
     Channel& c = channel(item.channel);
     switch (out.what) {
       case CallOutcome::What::ok: {
-        const std::string ts = out.body.value("ts", "");
-        const std::string ch = out.body.value("channel", item.channel);
+        const std::string ts = provider::string_field(out.body, "ts");
+        std::string ch = provider::string_field(out.body, "channel");
+        if (ch.empty()) ch = item.channel;
         if (item.digest) {
           ++stats.digests;
           for (auto& m : item.members) {

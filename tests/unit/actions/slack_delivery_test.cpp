@@ -194,6 +194,26 @@ TEST_CASE(
   CHECK(top_level_posts() == posts);
 }
 
+TEST_CASE(
+    "Slack answers with fields of the wrong type end the job with a reason instead of throwing") {
+  Fixture f;
+  f.slack.script["chat.postMessage"].push_back(
+      {200, {{"ok", "yes"}, {"error", {{"code", 1}}}}, {}});
+  f.slack.script["chat.postMessage"].push_back(
+      {200, {{"ok", true}, {"ts", json::object()}, {"channel", json::array()}}, {}});
+  f.submit("notify:1:1", notice(1));
+  f.submit("notify:2:1", notice(2));
+  for (int i = 0; i < 4; ++i) {
+    REQUIRE_NOTHROW(f.delivery->pump());
+    f.clock.advance(2s);
+  }
+  REQUIRE(f.results.size() == 2);
+  CHECK(f.results["notify:1:1"].outcome == bus::JobOutcome::fail);
+  CHECK(f.results["notify:1:1"].reason.find("unknown_error") != std::string::npos);
+  CHECK(f.results["notify:2:1"].outcome == bus::JobOutcome::ok);
+  CHECK(f.results["notify:2:1"].output["channel"] == "C0OPS");
+}
+
 TEST_CASE("HTTP 429 with Retry-After: 2 delays the channel by 2 s of the injected clock, nothing lost") {
   Fixture f;
   f.slack.script["chat.postMessage"].push_back({429, {{"ok", false}, {"error", "ratelimited"}}, "2"});
