@@ -181,6 +181,16 @@ void check_refused(const config::Diagnostics& d,
   }
 }
 
+// The load gave exactly one diagnostic: this warning at this line.
+void check_one_warning(const config::Diagnostics& d, std::string_view code, int line,
+                       const std::string& message) {
+  REQUIRE(d.items().size() == 1);
+  CHECK(d.items()[0].severity == config::Severity::warning);
+  CHECK(d.items()[0].code == code);
+  CHECK(d.items()[0].pos.line == line);
+  CHECK(d.items()[0].message == message);
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -305,11 +315,7 @@ resolve_after = "30m"
 )",
                        d);
   REQUIRE(set);
-  REQUIRE(d.items().size() == 1);
-  CHECK(d.items()[0].severity == config::Severity::warning);
-  CHECK(d.items()[0].code == kResolveAfterResent.code);
-  CHECK(d.items()[0].pos.line == 6);
-  CHECK(d.items()[0].message == fmt_message(kResolveAfterResent, "disk"));
+  check_one_warning(d, kResolveAfterResent.code, 6, fmt_message(kResolveAfterResent, "disk"));
 }
 
 TEST_CASE("lint warning: an action kind this version cannot run is flagged at its type") {
@@ -328,11 +334,7 @@ action = "say"
 )",
                        d);
   REQUIRE(set);
-  REQUIRE(d.items().size() == 1);
-  CHECK(d.items()[0].severity == config::Severity::warning);
-  CHECK(d.items()[0].code == kKindNotRunnable.code);
-  CHECK(d.items()[0].pos.line == 4);
-  CHECK(d.items()[0].message == fmt_message(kKindNotRunnable, "slack.post"));
+  check_one_warning(d, kKindNotRunnable.code, 4, fmt_message(kKindNotRunnable, "slack.post"));
 }
 
 TEST_CASE("lint warnings: unused action, macro and list, count of one, contradictory equalities") {
