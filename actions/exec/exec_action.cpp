@@ -278,10 +278,6 @@ bool valid_env_name(const std::string& n) {
   return true;
 }
 
-}  // namespace
-
-namespace {
-
 // make_exec_action's checks, every problem found. Before rendering (`rendered` false, for
 // `vigie check`) a value that still holds a {{param}} is judged only at run time.
 std::vector<config::OptionProblem> exec_problems(const std::vector<std::string>& argv,

@@ -80,7 +80,15 @@ class HttpAction final : public Action {
   std::vector<int> expect_;
 };
 
-std::optional<int> http_status(const std::string& s);
+// A status code as written in expect_status ("200"), or nothing.
+std::optional<int> http_status(const std::string& s) {
+  if (s.size() != 3 ||
+      !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  const int v = std::stoi(s);
+  if (v < 100 || v > 599) return std::nullopt;
+  return v;
+}
 
 // make_http_action's checks of what it sends, every problem found, in the option table's order.
 // Before rendering (`rendered` false, for `vigie check`) a value that still holds a {{param}} is
@@ -128,16 +136,6 @@ std::vector<config::OptionProblem> http_problems(
     }
   }
   return out;
-}
-
-// A status code as written in expect_status ("200"), or nothing.
-std::optional<int> http_status(const std::string& s) {
-  if (s.size() != 3 ||
-      !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
-    return std::nullopt;
-  const int v = std::stoi(s);
-  if (v < 100 || v > 599) return std::nullopt;
-  return v;
 }
 
 }  // namespace

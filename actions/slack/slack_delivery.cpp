@@ -515,8 +515,7 @@ struct SlackDelivery::Impl {
         if (item.kind == Kind::post) ++stats.posts;
         json o = {{"ts", ts}, {"channel", ch}};
         if (item.kind != Kind::reply) o["alert_id"] = item.notice.alert_id;
-        if (item.kind == Kind::update && item.notice.state == "resolved")
-          known.erase(item.notice.alert_id);
+        if (item.kind == Kind::update) remember(item.notice, {ch, ts, false});
         if (item.kind == Kind::post && item.replaces_ts != "escalation") {
           remember(item.notice, {ch, ts, false});
           edit_instead_of_posting(c, item.notice.alert_id, ch, ts);

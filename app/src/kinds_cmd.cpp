@@ -29,8 +29,8 @@ nlohmann::json catalog_json(const config::KindCatalog& catalog) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& k : catalog.all()) {
     nlohmann::json j = {{"type", std::string(k.type)}, {"description", std::string(k.description)}};
-    j["runnable"] =
-        k.runnable;  // a kind may be known to the config, and so validated, before it can run
+    // A kind may be known to the config, and so validated, before it can run.
+    j["runnable"] = k.runnable;
     j["options"] = nlohmann::json::array();
     for (const auto& o : k.options->options) j["options"].push_back(option_json(o));
     out.push_back(std::move(j));

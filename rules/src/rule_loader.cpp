@@ -609,7 +609,6 @@ void RuleLoader::lint(const RuleSet& set) {
   }
   for (std::size_t i = 0; i < set.rules().size(); ++i) {
     const Rule& r = set.rules()[i];
-    // Two equalities on one field with no value in common: `kind == "a" and kind == "b"`.
     const auto keys = r.when.index_keys();
     // Alertmanager alerts re-sent with the same startsAt are duplicates: they never reach the rule.
     const bool alertmanager_only = std::any_of(keys.begin(), keys.end(), [](const auto& k) {
@@ -621,6 +620,7 @@ void RuleLoader::lint(const RuleSet& set) {
       diags_.warning(names_.rule_order[i]->values.pos("resolve_after"), kResolveAfterResent.code,
                      fmt_message(kResolveAfterResent, r.name));
     }
+    // Two equalities on one field with no value in common: `kind == "a" and kind == "b"`.
     for (std::size_t a = 0; a < keys.size(); ++a) {
       for (std::size_t b = a + 1; b < keys.size(); ++b) {
         if (!(keys[a].path == keys[b].path)) continue;
